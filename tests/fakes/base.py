@@ -1,0 +1,226 @@
+"""A small real-HTTP fake-service framework for tests.
+
+Each fake (Vercel, GitHub, Stripe, ...) is a ``FakeService`` with routes that behave
+like the service: status codes, error bodies, auth. Tests inject faults (429 with
+Retry-After, 502, a dropped response after the handler ran, per-request delay) and read
+the request log. Everything listens on 127.0.0.1 on a free port.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)  # from the route pattern
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode(), keep_blank_values=True)
+
+    def arg(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @property
+    def bearer(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        return auth[7:] if auth.lower().startswith("bearer ") else None
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    status: int = 0  # 0 with drop=True: run the handler, then close without answering
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str | None = None
+    path: str | None = None  # regex matched against the path
+    drop: bool = False
+    times: int = 1
+
+
+Handler = Callable[[Request], Reply]
+
+
+class FakeService:
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._faults: list[Fault] = []
+        self.log: list[Request] = []
+        self.delay = 0.0
+        self.lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    # -- declaration -------------------------------------------------------
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.add_route(method, pattern, fn)
+            return fn
+
+        return deco
+
+    def add_route(self, method: str, pattern: str, fn: Handler) -> None:
+        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+        self._routes.append((method.upper(), regex, fn))
+
+    def inject(self, status: int = 0, **kwargs: Any) -> None:
+        with self.lock:
+            self._faults.append(Fault(status=status, **kwargs))
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[Request]:
+        with self.lock:
+            return [
+                r
+                for r in self.log
+                if (method is None or r.method == method)
+                and (path is None or re.search(path, r.path))
+            ]
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self) -> str:
+        service = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def _serve(self) -> None:
+                service._handle(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeService:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- dispatch ----------------------------------------------------------
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self._faults:
+                if (fault.method is None or fault.method == method) and (
+                    fault.path is None or re.search(fault.path, path)
+                ):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._handle_inner(h)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _handle_inner(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("content-length") or 0)
+        body = h.rfile.read(length) if length else b""
+        req = Request(
+            method=h.command,
+            path=parts.path,
+            query=parse_qs(parts.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in h.headers.items()},
+            body=body,
+        )
+        with self.lock:
+            self.log.append(req)
+        if self.delay:
+            time.sleep(self.delay)
+        fault = self._take_fault(req.method, req.path)
+        if fault is not None and not fault.drop:
+            self._send(h, Reply(fault.status, fault.body, fault.headers))
+            return
+        reply = self._dispatch(req)
+        if fault is not None and fault.drop:
+            # The work was done but the answer is lost: the client must not redo it twice.
+            h.close_connection = True
+            h.connection.shutdown(2)
+            return
+        self._send(h, reply)
+
+    def _dispatch(self, req: Request) -> Reply:
+        allowed = False
+        for method, regex, fn in self._routes:
+            m = regex.match(req.path)
+            if not m:
+                continue
+            allowed = True
+            if method == req.method:
+                req.params = m.groupdict()
+                with self.lock:
+                    return fn(req)
+        if allowed:
+            return Reply(405, {"message": "Method Not Allowed"})
+        return Reply(404, {"message": "Not Found"})
+
+    def _send(self, h: BaseHTTPRequestHandler, reply: Reply) -> None:
+        if isinstance(reply.body, bytes):
+            payload = reply.body
+        elif isinstance(reply.body, str):
+            payload = reply.body.encode()
+        elif reply.body is None and reply.status in (204, 304):
+            payload = b""
+        else:
+            payload = json.dumps(reply.body).encode()
+        h.send_response(reply.status)
+        headers = {k.lower(): v for k, v in reply.headers.items()}
+        if "content-type" not in headers and payload and not isinstance(reply.body, bytes | str):
+            h.send_header("Content-Type", "application/json")
+        for k, v in reply.headers.items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(payload)

@@ -1,0 +1,508 @@
+"""The step catalogue: every step of the deployment guide and every field it asks for.
+
+One declaration per field; the Textual screens, the questionary line mode, validation,
+the env-file writer and the pushes all read it from here. A project's ``.env.example``
+adds its keys (unknown keys are app values, treated as secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from wizard import validators as v
+
+Kind = Literal["app", "operator", "choice"]
+Source = Literal["user", "generated", "provisioned", "derived"]
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: Kind
+    secret: bool
+    help: str = ""
+    required: bool = True
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+    validator: v.Validator | None = None
+    # "generated": made by the wizard when missing; "provisioned": a step creates it
+    # (when its mode provisions); "derived": computed from other values.
+    source: Source = "user"
+    # Pushed to GitHub Actions as a repository (or environment) secret.
+    github_secret: bool = False
+    # Only asked when this choice has this value, e.g. ("storage", "r2").
+    when: tuple[str, str] | None = None
+    # Environment variables that may supply an operator value, in order.
+    env_names: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return not self.secret
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    summary: str
+    console_url: str = ""
+    guide: tuple[str, ...] = ()
+    fields: tuple[Field, ...] = ()
+    # Steps that share a group run side by side (the two pushes).
+    group: str | None = None
+
+
+def _app(key: str, label: str, *, secret: bool = True, **kw: object) -> Field:
+    return Field(key=key, label=label, kind="app", secret=secret, **kw)  # type: ignore[arg-type]
+
+
+def _op(key: str, label: str, *, secret: bool = True, **kw: object) -> Field:
+    kw.setdefault("env_names", (key,))
+    return Field(key=key, label=label, kind="operator", secret=secret, **kw)  # type: ignore[arg-type]
+
+
+def _choice(key: str, label: str, choices: tuple[str, ...], default: str, **kw: object) -> Field:
+    return Field(
+        key=key,
+        label=label,
+        kind="choice",
+        secret=False,
+        choices=choices,
+        default=default,
+        validator=v.one_of(*choices),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "prerequisites",
+        "Prerequisites",
+        "Accounts and tokens you need before starting, and the production URL.",
+        guide=(
+            "GitHub repository created and code pushed",
+            "Vercel account (for hosting) — https://vercel.com/signup",
+            "Supabase or Neon account (PostgreSQL) — https://supabase.com / https://neon.tech",
+            "Upstash account (Redis) — https://console.upstash.com",
+            "AWS account or Cloudflare account (S3/R2 storage) — https://console.aws.amazon.com",
+            "Sentry account (error tracking) — https://sentry.io",
+            "Stripe account (payments) — https://dashboard.stripe.com",
+            "Resend account (emails) — https://resend.com",
+            "GitHub tokens and secrets configured — https://github.com/settings/tokens",
+        ),
+        fields=(
+            _app(
+                "NEXTAUTH_URL",
+                "Production URL",
+                secret=False,
+                help="The site's public URL, e.g. https://dreampixel.app. The Stripe webhook URL and "
+                "the Cloudflare zone derive from it.",
+                validator=v.site_url,
+            ),
+        ),
+    ),
+    Step(
+        "database",
+        "Database",
+        "Supabase or Neon PostgreSQL: the connection string, checked by connecting over SSL.",
+        console_url="https://supabase.com/dashboard/project/_/settings/database",
+        guide=(
+            "Create a Supabase project at https://supabase.com",
+            "Copy the connection string from Project Settings → Database",
+            "Enable automatic backups, retention 30 days",
+            "SSL is required for production (?sslmode=require)",
+        ),
+        fields=(
+            _choice("database_provider", "Provider", ("supabase", "neon"), "supabase"),
+            _op(
+                "SUPABASE_ACCESS_TOKEN",
+                "Supabase access token (optional)",
+                required=False,
+                help="A personal access token (sbp_…) lets the wizard list your projects and build "
+                "the pooler URL; then only the database password is asked.",
+                when=("database_provider", "supabase"),
+                validator=v.token,
+            ),
+            _app(
+                "DATABASE_URL",
+                "Connection string",
+                help="postgresql://postgres:[password]@[host]:5432/postgres?sslmode=require — on "
+                "Vercel use the pooler (port 6543, transaction mode).",
+                validator=v.postgres_url,
+            ),
+        ),
+    ),
+    Step(
+        "redis",
+        "Redis",
+        "Upstash Redis REST credentials, checked with PING.",
+        console_url="https://console.upstash.com/redis",
+        guide=(
+            "Create an Upstash Redis database at https://upstash.com",
+            "Copy the REST API credentials (REST URL and token) from the dashboard",
+            "Enable replication and set an eviction policy in the console",
+        ),
+        fields=(
+            _app(
+                "UPSTASH_REDIS_REST_URL",
+                "REST URL",
+                secret=False,
+                help="https://<name>.upstash.io (the REST URL, not the redis:// one)",
+                validator=v.upstash_url,
+            ),
+            _app(
+                "UPSTASH_REDIS_REST_TOKEN",
+                "REST token",
+                help="The REST token from the database's REST API section (not the TCP password).",
+                validator=v.token,
+            ),
+        ),
+    ),
+    Step(
+        "storage",
+        "Storage",
+        "The image bucket on AWS S3 or Cloudflare R2, with the guide's lifecycle rules and an "
+        "app-only IAM user.",
+        console_url="https://s3.console.aws.amazon.com/s3/home",
+        guide=(
+            "Create the bucket dream-pixel-images",
+            "Enable versioning (S3 only: R2 has none)",
+            "Lifecycle: uploads/ expire after 1 day; generations/ move to GLACIER after 90 days",
+            "Create an IAM user limited to the bucket; its access key goes to the app",
+        ),
+        fields=(
+            _choice("storage", "Storage", ("s3", "r2"), "s3"),
+            _choice(
+                "storage_mode",
+                "Mode",
+                ("provision", "existing"),
+                "provision",
+                help="provision: create bucket, rules and IAM user with admin credentials (the AWS "
+                "SDK's own chain). existing: use app keys you already have; the bucket is probed.",
+            ),
+            _app(
+                "S3_BUCKET",
+                "Bucket",
+                secret=False,
+                default="dream-pixel-images",
+                validator=v.s3_bucket,
+            ),
+            _app(
+                "AWS_REGION",
+                "Region",
+                secret=False,
+                default="us-east-1",
+                help="AWS region of the bucket; R2 uses auto.",
+                validator=v.aws_region,
+            ),
+            _op(
+                "CLOUDFLARE_ACCOUNT_ID",
+                "Cloudflare account id",
+                secret=False,
+                required=True,
+                when=("storage", "r2"),
+                help="Dashboard → R2 → Account ID; the R2 endpoint derives from it.",
+                validator=v.slug,
+            ),
+            _app(
+                "S3_ENDPOINT",
+                "R2 endpoint",
+                secret=False,
+                required=False,
+                source="derived",
+                when=("storage", "r2"),
+                help="https://<ACCOUNT_ID>.r2.cloudflarestorage.com",
+                validator=v.https_url,
+            ),
+            _app(
+                "AWS_ACCESS_KEY_ID",
+                "Access key id",
+                source="provisioned",
+                help="The app's own key (not your admin key). Left empty in provision mode.",
+                validator=v.aws_access_key_id,
+            ),
+            _app(
+                "AWS_SECRET_ACCESS_KEY",
+                "Secret access key",
+                source="provisioned",
+                validator=v.token,
+            ),
+        ),
+    ),
+    Step(
+        "cloudflare",
+        "Cloudflare",
+        "Zone settings: SSL Full (strict), Brotli, Always Use HTTPS, a static-asset cache rule, "
+        "and a WAF rule that works on the zone's plan.",
+        console_url="https://dash.cloudflare.com",
+        guide=(
+            "Add the domain to Cloudflare and update the nameservers at the registrar",
+            "SSL/TLS: Full (strict) — anything less loops redirects with Vercel",
+            "Caching rules for static assets; Brotli on",
+            "Security rule: the guide's cf.threat_score rule no longer matches anything; a working "
+            "rule is offered instead",
+        ),
+        fields=(
+            _op(
+                "CLOUDFLARE_API_TOKEN",
+                "API token",
+                help="My Profile → API Tokens: Zone Settings:Edit, Zone WAF:Edit, Cache Rules:Edit.",
+                validator=v.token,
+            ),
+            _op(
+                "CLOUDFLARE_ZONE",
+                "Zone",
+                secret=False,
+                required=False,
+                source="derived",
+                help="The domain, e.g. dreampixel.app; defaults to the production URL's domain.",
+                validator=v.cloudflare_zone,
+            ),
+        ),
+    ),
+    Step(
+        "sentry",
+        "Sentry",
+        "Error tracking: org and project checked, the DSN read from the project's active key.",
+        console_url="https://sentry.io/settings/account/api/auth-tokens/",
+        guide=(
+            "Create a Sentry project (platform Next.js)",
+            "Copy the DSN and an auth token (org:read, project:read, project:releases)",
+        ),
+        fields=(
+            _app("SENTRY_ORG", "Organization slug", secret=False, validator=v.slug, github_secret=True),
+            _app(
+                "SENTRY_PROJECT",
+                "Project slug",
+                secret=False,
+                default="dream-pixel",
+                validator=v.slug,
+                github_secret=True,
+            ),
+            _app(
+                "SENTRY_AUTH_TOKEN",
+                "Auth token",
+                validator=v.token,
+                github_secret=True,
+                help="Settings → Auth Tokens (sntrys_… or a user token).",
+            ),
+            _app(
+                "SENTRY_DSN",
+                "DSN",
+                secret=False,
+                source="provisioned",
+                validator=v.sentry_dsn,
+                help="Filled from the project's active key when left empty.",
+            ),
+            _app(
+                "NEXT_PUBLIC_SENTRY_DSN",
+                "Public DSN",
+                secret=False,
+                source="provisioned",
+                validator=v.sentry_dsn,
+            ),
+        ),
+    ),
+    Step(
+        "stripe",
+        "Stripe",
+        "Payments: live keys checked, the webhook endpoint created once, its secret captured.",
+        console_url="https://dashboard.stripe.com/apikeys",
+        guide=(
+            "Copy the API keys from the Dashboard (live keys for production)",
+            "Webhook https://<domain>/api/webhooks/stripe for payment_intent.succeeded, "
+            "charge.failed and every customer.subscription event (Stripe has no wildcards: they "
+            "are spelled out)",
+        ),
+        fields=(
+            _app("STRIPE_SECRET_KEY", "Secret key", validator=v.stripe_secret_key),
+            _app(
+                "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY",
+                "Publishable key",
+                secret=False,
+                validator=v.stripe_publishable_key,
+            ),
+            _app(
+                "STRIPE_WEBHOOK_SECRET",
+                "Webhook signing secret",
+                source="provisioned",
+                validator=v.stripe_webhook_secret,
+                help="Captured when the wizard creates the endpoint; Stripe shows it only once.",
+            ),
+        ),
+    ),
+    Step(
+        "resend",
+        "Resend",
+        "Email: key checked, the sending domain's verification status and DNS records shown.",
+        console_url="https://resend.com/api-keys",
+        guide=("Verify your domain at https://resend.com/domains", "Copy an API key"),
+        fields=(
+            _app("RESEND_API_KEY", "API key", validator=v.resend_key),
+            _app(
+                "RESEND_FROM",
+                "Sending domain",
+                secret=False,
+                required=False,
+                help="The domain mail is sent from; defaults to the production URL's domain.",
+            ),
+        ),
+    ),
+    Step(
+        "secrets",
+        "Secrets",
+        "NEXTAUTH_SECRET and JWT_SECRET: 32 random bytes each, generated once and kept.",
+        guide=("node -e \"console.log(require('crypto').randomBytes(32).toString('hex'))\"",),
+        fields=(
+            _app(
+                "NEXTAUTH_SECRET",
+                "NextAuth secret",
+                source="generated",
+                validator=v.min_secret,
+                help="Generated (64 hex characters) when empty; kept on later runs.",
+            ),
+            _app("JWT_SECRET", "JWT secret", source="generated", validator=v.min_secret),
+        ),
+    ),
+    Step(
+        "env-file",
+        "Env file",
+        "Write .env.<environment> (mode 0600, git-ignored) exactly as Next.js will read it.",
+    ),
+    Step(
+        "vercel",
+        "Vercel",
+        "Push every app value to the Vercel project for this environment, in one batch.",
+        console_url="https://vercel.com/account/tokens",
+        group="push",
+        guide=("Vercel Dashboard → Settings → Environment Variables",),
+        fields=(
+            _op("VERCEL_TOKEN", "Token", validator=v.token, github_secret=True),
+            _op(
+                "VERCEL_ORG_ID",
+                "Team / org id",
+                secret=False,
+                required=False,
+                github_secret=True,
+                validator=v.slug,
+                help="team_… for a team project (from .vercel/project.json); empty for a personal one.",
+            ),
+            _op(
+                "VERCEL_PROJECT_ID",
+                "Project id or name",
+                secret=False,
+                github_secret=True,
+                validator=v.slug,
+            ),
+        ),
+    ),
+    Step(
+        "github",
+        "GitHub",
+        "Seal the CI values with the repository's key and store them as Actions secrets.",
+        console_url="https://github.com/settings/personal-access-tokens",
+        group="push",
+        guide=("GitHub → Settings → Secrets and variables → Actions",),
+        fields=(
+            _op(
+                "GITHUB_TOKEN",
+                "Token",
+                validator=v.token,
+                env_names=("GITHUB_TOKEN", "GH_TOKEN"),
+                help="Classic with repo scope, or fine-grained with Secrets: write.",
+            ),
+            _op(
+                "GITHUB_REPOSITORY",
+                "Repository",
+                secret=False,
+                validator=v.github_repository,
+                help="owner/name",
+            ),
+            _op(
+                "SNYK_TOKEN",
+                "Snyk token (optional)",
+                required=False,
+                validator=v.token,
+                github_secret=True,
+            ),
+            Field(
+                "github_environment",
+                "Actions environment (optional)",
+                kind="choice",
+                secret=False,
+                required=False,
+                help="Store the secrets in this GitHub environment instead of the repository.",
+                validator=v.slug,
+            ),
+        ),
+    ),
+)
+
+STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)
+GITHUB_SECRET_KEYS: tuple[str, ...] = (
+    "VERCEL_TOKEN",
+    "VERCEL_ORG_ID",
+    "VERCEL_PROJECT_ID",
+    "SENTRY_AUTH_TOKEN",
+    "SENTRY_ORG",
+    "SENTRY_PROJECT",
+    "SNYK_TOKEN",
+)
+
+
+def step(step_id: str) -> Step:
+    for s in STEPS:
+        if s.id == step_id:
+            return s
+    raise KeyError(step_id)
+
+
+@dataclass
+class Catalogue:
+    """The built-in fields plus the keys a project's ``.env.example`` adds."""
+
+    steps: tuple[Step, ...] = STEPS
+    extra: dict[str, Field] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_key: dict[str, Field] = {f.key: f for s in self.steps for f in s.fields}
+        self._step_of: dict[str, str] = {f.key: s.id for s in self.steps for f in s.fields}
+
+    def field(self, key: str) -> Field | None:
+        return self._by_key.get(key) or self.extra.get(key)
+
+    def step_of(self, key: str) -> str | None:
+        return self._step_of.get(key)
+
+    def app_fields(self) -> list[Field]:
+        known = [f for s in self.steps for f in s.fields if f.kind == "app"]
+        return known + list(self.extra.values())
+
+    def all_fields(self) -> list[Field]:
+        return [f for s in self.steps for f in s.fields] + list(self.extra.values())
+
+    def is_secret(self, key: str) -> bool:
+        f = self.field(key)
+        return True if f is None else f.secret
+
+    def add_unknown(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            if key not in self._by_key and key not in self.extra:
+                self.extra[key] = Field(
+                    key, key, kind="app", secret=True, required=False, help="From .env.example"
+                )
+
+
+def load_catalogue(project_dir: Path) -> Catalogue:
+    """The built-in catalogue extended by the project's ``.env.example``, if any."""
+    from wizard.envfile import load_env_file
+
+    cat = Catalogue()
+    example = project_dir / ".env.example"
+    if example.is_file():
+        cat.add_unknown(k for k in load_env_file(example).keys() if not v.env_key(k))
+    return cat

@@ -1,0 +1,102 @@
+"""What a step sees while it runs: the values, its own remembered state, the mode.
+
+Every step module in ``wizard/steps/`` exposes::
+
+    async def check(ctx: StepContext) -> None   # optional: cheap live reads only
+    async def run(ctx: StepContext) -> None     # plan (dry run) or apply
+
+``check`` runs for all selected steps side by side before the first mutation. ``run``
+must honour ``ctx.dry_run``: read what is there, report every change with
+``ctx.change``, and mutate nothing when it is true. Values a step creates (a webhook
+secret, an access key) go through ``ctx.provide`` — the engine writes them to the env
+file at once, so a secret shown only once is never lost to a later failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from providers.urls import checked_base_url
+from wizard.catalogue import Catalogue
+from wizard.changes import Change
+from wizard.values import ValueStore
+
+ProgressFn = Callable[[str, int, int, str], None]  # step id, done, total, label
+
+
+@dataclass
+class StepContext:
+    step_id: str
+    environment: str
+    project_dir: Path
+    dry_run: bool
+    values: ValueStore
+    catalogue: Catalogue
+    env: Mapping[str, str]
+    # This step's remembered, non-secret data from the state file (ids, digests).
+    memory: dict[str, Any]
+    digest_key: bytes
+    changes: list[Change] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    # Shared between check() and run() of the same step within one run.
+    scratch: dict[str, Any] = field(default_factory=dict)
+    on_progress: ProgressFn | None = None
+    on_provide: Callable[[str, str], None] | None = None
+
+    # -- reading values ------------------------------------------------------
+    def app(self, key: str) -> str | None:
+        return self.values.app.get(key)
+
+    def operator(self, key: str) -> str | None:
+        return self.values.operator.get(key)
+
+    def choice(self, key: str) -> str | None:
+        value = self.values.choices.get(key)
+        if value is None:
+            f = self.catalogue.field(key)
+            value = f.default if f else None
+        return value
+
+    def base_url(self, variable: str, default: str, service: str) -> str:
+        """A service base URL from the environment (self-hosted, GHES, loopback tests)."""
+        return checked_base_url(service, self.env.get(variable) or default, variable=variable)
+
+    # -- reporting -----------------------------------------------------------
+    def change(
+        self, target: str, name: str, action: str, detail: str = "", *, kind: str = "key"
+    ) -> None:
+        self.changes.append(Change(target, name, action, detail, kind))
+
+    def resource(self, name: str, action: str, detail: str = "") -> None:
+        """A change to a resource of this step (bucket, webhook, zone setting...)."""
+        self.change(self.step_id, name, action, detail, kind="resource")
+
+    def notice(self, text: str) -> None:
+        """Something the user should know that is not an error (what was done instead)."""
+        self.notices.append(text)
+
+    def progress(self, done: int, total: int, label: str = "") -> None:
+        if self.on_progress:
+            self.on_progress(self.step_id, done, total, label)
+
+    # -- producing values ----------------------------------------------------
+    def provide(self, key: str, value: str) -> None:
+        """A value this step obtained (apply) — persisted to the env file right away."""
+        if self.dry_run:
+            raise RuntimeError("provide() in a dry run: use pending()")
+        self.values.set_app(key, value, "provisioned")
+        if self.on_provide:
+            self.on_provide(key, value)
+
+    def pending(self, key: str) -> None:
+        """In a dry run: ``key`` will be produced by this step when applied."""
+        self.values.pending[key] = self.step_id
+
+    def digest(self, value: str) -> str:
+        """A keyed digest of a value, safe to keep in the state file."""
+        return hmac.new(self.digest_key, value.encode(), hashlib.sha256).hexdigest()[:32]
