@@ -79,6 +79,10 @@ def retry_delay(response: httpx.Response | None, attempt: int, policy: RetryPoli
     return random.uniform(cap / 2, cap)
 
 
+def _clock_after(seconds: float) -> str:
+    return time.strftime("%H:%M", time.localtime(time.time() + seconds))
+
+
 def is_rate_limited(response: httpx.Response) -> bool:
     if response.status_code == 429:
         return True
@@ -132,7 +136,9 @@ def map_error(
         cls, default_hint = ServiceUnavailable, "the service is failing: run again later"
     else:
         cls, default_hint = ProviderError, ""
-    return cls(service, f"HTTP {status}: {message}", key=key, hint=hint or default_hint, status=status)
+    return cls(
+        service, f"HTTP {status}: {message}", key=key, hint=hint or default_hint, status=status
+    )
 
 
 class ServiceClient:
@@ -180,7 +186,7 @@ class ServiceClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        data: Mapping[str, Any] | Iterable[tuple[str, str]] | None = None,
+        data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         ok: Iterable[int] = (),
@@ -215,7 +221,12 @@ class ServiceClient:
             retryable = status in RETRY_STATUSES or is_rate_limited(response)
             # A 5xx to a non-idempotent POST may have been applied: only retry the
             # statuses that mean "not processed" unless the caller said it is safe.
-            if retryable and not safe and status not in (429, 503) and not is_rate_limited(response):
+            if (
+                retryable
+                and not safe
+                and status not in (429, 503)
+                and not is_rate_limited(response)
+            ):
                 retryable = False
             if retryable and attempt + 1 < self.retry.attempts:
                 delay = retry_delay(response, attempt, self.retry)
@@ -224,7 +235,7 @@ class ServiceClient:
                         self.service,
                         f"rate limited for another {int(delay)} s",
                         key=key,
-                        hint=f"run again after {time.strftime('%H:%M', time.localtime(time.time() + delay))}",
+                        hint=f"run again after {_clock_after(delay)}",
                         status=status,
                     )
                 await self._sleep(delay)

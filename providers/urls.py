@@ -29,7 +29,8 @@ def checked_base_url(service: str, url: str, *, variable: str | None = None) -> 
         return url.rstrip("/")
     raise InsecureURL(
         service,
-        f"{where} must be https:// (plain http only to loopback), got {parts.scheme or 'no'} scheme",
+        f"{where} must be https:// (plain http only to loopback), "
+        f"got {parts.scheme or 'no'} scheme",
         key=variable,
         hint=f"fix {where}",
     )

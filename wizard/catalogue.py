@@ -99,7 +99,8 @@ STEPS: tuple[Step, ...] = (
                 "NEXTAUTH_URL",
                 "Production URL",
                 secret=False,
-                help="The site's public URL, e.g. https://dreampixel.app. The Stripe webhook URL and "
+                help="The site's public URL, e.g. https://dreampixel.app. The Stripe webhook URL "
+                "and "
                 "the Cloudflare zone derive from it.",
                 validator=v.site_url,
             ),
@@ -250,7 +251,8 @@ STEPS: tuple[Step, ...] = (
             _op(
                 "CLOUDFLARE_API_TOKEN",
                 "API token",
-                help="My Profile → API Tokens: Zone Settings:Edit, Zone WAF:Edit, Cache Rules:Edit.",
+                help="My Profile → API Tokens: Zone Settings:Edit, Zone WAF:Edit, "
+                "Cache Rules:Edit.",
                 validator=v.token,
             ),
             _op(
@@ -274,7 +276,13 @@ STEPS: tuple[Step, ...] = (
             "Copy the DSN and an auth token (org:read, project:read, project:releases)",
         ),
         fields=(
-            _app("SENTRY_ORG", "Organization slug", secret=False, validator=v.slug, github_secret=True),
+            _app(
+                "SENTRY_ORG",
+                "Organization slug",
+                secret=False,
+                validator=v.slug,
+                github_secret=True,
+            ),
             _app(
                 "SENTRY_PROJECT",
                 "Project slug",
@@ -333,6 +341,15 @@ STEPS: tuple[Step, ...] = (
                 validator=v.stripe_webhook_secret,
                 help="Captured when the wizard creates the endpoint; Stripe shows it only once.",
             ),
+            _choice(
+                "stripe_roll_webhook",
+                "Roll the webhook secret",
+                ("no", "yes"),
+                "no",
+                required=False,
+                help="Delete and recreate the webhook endpoint to get a new signing secret (the "
+                "old one stops working).",
+            ),
         ),
     ),
     Step(
@@ -389,7 +406,8 @@ STEPS: tuple[Step, ...] = (
                 required=False,
                 github_secret=True,
                 validator=v.slug,
-                help="team_… for a team project (from .vercel/project.json); empty for a personal one.",
+                help="team_… for a team project (from .vercel/project.json); empty for a "
+                "personal one.",
             ),
             _op(
                 "VERCEL_PROJECT_ID",
@@ -504,5 +522,5 @@ def load_catalogue(project_dir: Path) -> Catalogue:
     cat = Catalogue()
     example = project_dir / ".env.example"
     if example.is_file():
-        cat.add_unknown(k for k in load_env_file(example).keys() if not v.env_key(k))
+        cat.add_unknown(k for k in list(load_env_file(example).keys()) if not v.env_key(k))
     return cat

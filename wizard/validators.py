@@ -49,14 +49,18 @@ def site_url(value: str, ctx: ValidationContext) -> str | None:
         return err
     parts = urlsplit(value)
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return "must be the site's root URL (no path, query or fragment), e.g. https://dreampixel.app"
+        return (
+            "must be the site's root URL (no path, query or fragment), e.g. https://dreampixel.app"
+        )
     return None
 
 
 def postgres_url(value: str, _ctx: ValidationContext) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("postgres", "postgresql"):
-        return "must start with postgresql:// (copy the connection string from the database console)"
+        return (
+            "must start with postgresql:// (copy the connection string from the database console)"
+        )
     if not parts.hostname:
         return "has no host"
     if "[" in value.split("@")[-1] and "]" not in value:
@@ -65,7 +69,11 @@ def postgres_url(value: str, _ctx: ValidationContext) -> str | None:
         _ = parts.port
     except ValueError:
         return "has an invalid port"
-    if parts.password is None or parts.password == "" or parts.password in ("[password]", "[YOUR-PASSWORD]"):
+    if (
+        parts.password is None
+        or parts.password == ""
+        or parts.password in ("[password]", "[YOUR-PASSWORD]")
+    ):
         return "has no password (Supabase shows [YOUR-PASSWORD]: put the database password there)"
     if not is_loopback_host(parts.hostname):
         sslmode = parse_qs(parts.query).get("sslmode", [""])[-1]
@@ -74,7 +82,9 @@ def postgres_url(value: str, _ctx: ValidationContext) -> str | None:
     return None
 
 
-def _stripe_mode_rule(value: str, ctx: ValidationContext, prefixes: tuple[str, ...], what: str) -> str | None:
+def _stripe_mode_rule(
+    value: str, ctx: ValidationContext, prefixes: tuple[str, ...], what: str
+) -> str | None:
     if not value.startswith(prefixes):
         return f"must be a Stripe {what} ({' or '.join(p + '…' for p in prefixes)})"
     if ctx.environment == "production" and "_test_" in value[:8]:
@@ -87,12 +97,16 @@ def _stripe_mode_rule(value: str, ctx: ValidationContext, prefixes: tuple[str, .
 def stripe_secret_key(value: str, ctx: ValidationContext) -> str | None:
     if value.startswith("pk_"):
         return "is a publishable key (pk_…): the secret key starts with sk_ or rk_"
-    return _stripe_mode_rule(value, ctx, ("sk_live_", "rk_live_", "sk_test_", "rk_test_"), "secret key")
+    return _stripe_mode_rule(
+        value, ctx, ("sk_live_", "rk_live_", "sk_test_", "rk_test_"), "secret key"
+    )
 
 
 def stripe_publishable_key(value: str, ctx: ValidationContext) -> str | None:
     if value.startswith(("sk_", "rk_")):
-        return "is a SECRET key: the publishable key starts with pk_ (never expose sk_ to the browser)"
+        return (
+            "is a SECRET key: the publishable key starts with pk_ (never expose sk_ to the browser)"
+        )
     return _stripe_mode_rule(value, ctx, ("pk_live_", "pk_test_"), "publishable key")
 
 
@@ -200,7 +214,9 @@ def token(value: str, _ctx: ValidationContext) -> str | None:
 
 
 def cloudflare_zone(value: str, _ctx: ValidationContext) -> str | None:
-    if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", value):
+    if not re.fullmatch(
+        r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", value
+    ):
         return "must be a domain name like dreampixel.app"
     return None
 

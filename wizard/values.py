@@ -18,7 +18,9 @@ class ValueStore:
     app: dict[str, str] = field(default_factory=dict)
     app_source: dict[str, AppSource] = field(default_factory=dict)
     operator: dict[str, str] = field(default_factory=dict)
-    operator_source: dict[str, str] = field(default_factory=dict)  # "environment"/"keyring"/"prompt"/"set"
+    operator_source: dict[str, str] = field(
+        default_factory=dict
+    )  # "environment"/"keyring"/"prompt"/"set"
     choices: dict[str, str] = field(default_factory=dict)
     # Keys a step will produce when applied (known only then): the plan shows them.
     pending: dict[str, str] = field(default_factory=dict)  # key -> step id

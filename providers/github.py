@@ -1,0 +1,256 @@
+"""GitHub REST client for Actions secrets (repository or environment scope).
+
+Shapes follow github/docs and octokit's endpoint methods: ``GET /user`` (classic tokens
+list their scopes in ``X-OAuth-Scopes``), ``GET /repos/{o}/{r}``, the secrets
+``public-key``, the secret list (names only: values are never readable) and
+``PUT .../secrets/{name}`` with a libsodium sealed box (201 created, 204 updated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from nacl.encoding import Base64Encoder
+from nacl.public import PublicKey, SealedBox
+
+from providers.errors import AuthError, BadRequest, NotFound, PermissionDenied, ProviderError
+from providers.http import ServiceClient, Sleep
+
+SERVICE = "GitHub"
+DEFAULT_BASE_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+TOKEN_URL = "https://github.com/settings/personal-access-tokens"
+TOKEN_HINT = (
+    f"create a token at {TOKEN_URL} (fine-grained, Secrets: read and write on the repository) "
+    "and set GITHUB_TOKEN"
+)
+MAX_SECRET_BYTES = 48 * 1024
+
+E = TypeVar("E", bound=ProviderError)
+
+
+@dataclass(frozen=True)
+class SecretsKey:
+    """The public key secrets must be sealed with, and its id for the PUT."""
+
+    key_id: str
+    key: str
+
+
+def seal(public_key: str, value: str) -> str:
+    """Encrypt ``value`` for GitHub: sealed box with the base64 public key, base64 out."""
+    box = SealedBox(PublicKey(public_key.encode(), encoder=Base64Encoder))
+    return box.encrypt(value.encode("utf-8"), encoder=Base64Encoder).decode("ascii")
+
+
+def split_repository(repo: str) -> tuple[str, str]:
+    owner, _, name = repo.strip().partition("/")
+    if not owner or not name or "/" in name:
+        raise BadRequest(
+            SERVICE,
+            "the repository must be written owner/name",
+            key="GITHUB_REPOSITORY",
+            hint="set GITHUB_REPOSITORY to owner/name",
+        )
+    return owner, name
+
+
+def secrets_path(repo: str, environment: str | None = None) -> str:
+    owner, name = split_repository(repo)
+    base = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+    if environment:
+        return f"{base}/environments/{quote(environment, safe='')}/secrets"
+    return f"{base}/actions/secrets"
+
+
+def _rehint(exc: E, *, key: str | None, hint: str) -> E:
+    return type(exc)(exc.service, exc.message, key=key or exc.key, hint=hint, status=exc.status)
+
+
+class GitHubClient:
+    """Thin async client over the shared ServiceClient (retries incl. 403 rate limits)."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        variable: str | None = "GITHUB_API_URL",
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        max_connections: int = 20,
+    ) -> None:
+        self._http = ServiceClient(
+            SERVICE,
+            base_url,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+            },
+            variable=variable,
+            transport=transport,
+            sleep=sleep,
+            max_connections=max_connections,
+        )
+
+    async def __aenter__(self) -> GitHubClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        key: str | None = None,
+        forbidden: str = "",
+        not_found: str = "",
+        invalid: str = "",
+    ) -> httpx.Response:
+        # Rate limits (403/429 with their headers) are retried by the shared client
+        # first; what is left is a real error, re-raised with what the user can do.
+        try:
+            return await self._http.request(method, path, params=params, json=json, key=key)
+        except AuthError as exc:
+            raise _rehint(exc, key="GITHUB_TOKEN", hint=TOKEN_HINT) from None
+        except PermissionDenied as exc:
+            raise _rehint(exc, key=key, hint=forbidden or exc.hint) from None
+        except NotFound as exc:
+            raise _rehint(exc, key=key, hint=not_found or exc.hint) from None
+        except BadRequest as exc:
+            raise _rehint(exc, key=key, hint=invalid or exc.hint) from None
+
+    # -- reads -----------------------------------------------------------------
+    async def user(self) -> tuple[dict[str, Any], frozenset[str] | None]:
+        """``GET /user``: the token's user, and its classic scopes (None when the token
+        is fine-grained or an app token, which carry no X-OAuth-Scopes header)."""
+        response = await self._request(
+            "GET",
+            "/user",
+            key="GITHUB_TOKEN",
+            forbidden="this token cannot act as a user (an Actions or app token?): " + TOKEN_HINT,
+        )
+        header = response.headers.get("x-oauth-scopes")
+        scopes = (
+            None if header is None else frozenset(s.strip() for s in header.split(",") if s.strip())
+        )
+        body = response.json()
+        return (body if isinstance(body, dict) else {}), scopes
+
+    async def repository(self, repo: str) -> dict[str, Any]:
+        owner, name = split_repository(repo)
+        body = (
+            await self._request(
+                "GET",
+                f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}",
+                key="GITHUB_REPOSITORY",
+                not_found=(
+                    f"no repository {repo} visible to this token: check GITHUB_REPOSITORY; a "
+                    "fine-grained token must be given access to this repository"
+                ),
+                forbidden=f"the token may not read {repo}: give it access to the repository",
+            )
+        ).json()
+        return body if isinstance(body, dict) else {}
+
+    async def environment(self, repo: str, environment: str) -> dict[str, Any]:
+        owner, name = split_repository(repo)
+        path = (
+            f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+            f"/environments/{quote(environment, safe='')}"
+        )
+        body = (
+            await self._request(
+                "GET",
+                path,
+                key="github_environment",
+                not_found=(
+                    f"no environment {environment!r} in {repo}: create it under Settings → "
+                    "Environments, or leave the Actions environment empty for repository secrets"
+                ),
+            )
+        ).json()
+        return body if isinstance(body, dict) else {}
+
+    def _secrets_forbidden(self, repo: str, environment: str | None) -> str:
+        perm = "Environments: read and write" if environment else "Secrets: read and write"
+        return (
+            f"the token may not manage Actions secrets of {repo}: a fine-grained token needs "
+            f"{perm} on the repository, a classic one the repo scope ({TOKEN_URL})"
+        )
+
+    async def public_key(self, repo: str, environment: str | None = None) -> SecretsKey:
+        """``GET .../secrets/public-key``; reading it also proves the secrets permission."""
+        body = (
+            await self._request(
+                "GET",
+                secrets_path(repo, environment) + "/public-key",
+                key="GITHUB_TOKEN",
+                forbidden=self._secrets_forbidden(repo, environment),
+                not_found=self._secrets_forbidden(repo, environment),
+            )
+        ).json()
+        if not isinstance(body, dict) or not body.get("key") or not body.get("key_id"):
+            raise ProviderError(SERVICE, "the secrets public key answer had no key")
+        return SecretsKey(key_id=str(body["key_id"]), key=str(body["key"]))
+
+    async def secret_names(self, repo: str, environment: str | None = None) -> dict[str, str]:
+        """Names of the secrets already there (name -> updated_at); values never come back."""
+        names: dict[str, str] = {}
+        page = 1
+        while True:
+            body = (
+                await self._request(
+                    "GET",
+                    secrets_path(repo, environment),
+                    params={"per_page": 100, "page": page},
+                    key="GITHUB_TOKEN",
+                    forbidden=self._secrets_forbidden(repo, environment),
+                    not_found=self._secrets_forbidden(repo, environment),
+                )
+            ).json()
+            items = body.get("secrets") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                break
+            for item in items:
+                if isinstance(item, dict) and item.get("name"):
+                    names[str(item["name"]).upper()] = str(item.get("updated_at") or "")
+            total = body.get("total_count")
+            if not items or not isinstance(total, int) or len(names) >= total:
+                break
+            page += 1
+        return names
+
+    # -- writes ----------------------------------------------------------------
+    async def put_secret(
+        self,
+        repo: str,
+        name: str,
+        encrypted_value: str,
+        key_id: str,
+        environment: str | None = None,
+    ) -> bool:
+        """``PUT .../secrets/{name}``; True when GitHub created it (201), False when it
+        updated an existing one (204). A PUT is safe to repeat."""
+        response = await self._request(
+            "PUT",
+            secrets_path(repo, environment) + "/" + quote(name, safe=""),
+            json={"encrypted_value": encrypted_value, "key_id": key_id},
+            key=name,
+            forbidden=self._secrets_forbidden(repo, environment),
+            not_found=self._secrets_forbidden(repo, environment),
+            invalid="GitHub refused the secret: check its name and size (48 KB at most)",
+        )
+        return response.status_code == 201

@@ -1,0 +1,191 @@
+"""Sentry's web API (sentry.io or self-hosted, same paths under ``/api/0/``).
+
+Token check ``GET /api/0/organizations/``; org ``GET /api/0/organizations/{org}/``; project
+``GET /api/0/projects/{org}/{project}/``; client keys
+``GET /api/0/projects/{org}/{project}/keys/`` (each with ``isActive`` and ``dsn.public``).
+Lists paginate through ``Link: <...>; rel="next"; results="true"; cursor="..."``.
+Key listings also carry the keys' secret halves: they are dropped on parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from providers.errors import AuthError, NotFound, PermissionDenied
+from providers.http import DEFAULT_TIMEOUT, RetryPolicy, ServiceClient, Sleep
+
+SERVICE = "Sentry"
+TOKEN_KEY = "SENTRY_AUTH_TOKEN"
+ORG_KEY = "SENTRY_ORG"
+PROJECT_KEY = "SENTRY_PROJECT"
+DEFAULT_URL = "https://sentry.io"
+
+_NEXT = re.compile(r'<([^>]*)>;\s*rel="next";\s*results="true";\s*cursor="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Organization:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Project:
+    slug: str
+    id: str
+    name: str
+    platform: str = ""
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    id: str
+    name: str
+    active: bool
+    dsn_public: str
+
+
+class SentryClient:
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_URL,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self._http = ServiceClient(
+            SERVICE,
+            base_url,
+            variable="SENTRY_URL",
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "dream-pixel-setup"},
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            sleep=sleep,
+        )
+
+    async def __aenter__(self) -> SentryClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _get(
+        self, path: str, *, key: str, params: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """One GET; a rejected or under-scoped token is always the token's fault."""
+        try:
+            return await self._http.request("GET", path, params=params, key=key)
+        except AuthError as err:
+            raise AuthError(
+                SERVICE,
+                err.message,
+                key=TOKEN_KEY,
+                hint="create a token at Settings → Auth Tokens (org:read, project:read) and "
+                "set SENTRY_AUTH_TOKEN",
+                status=err.status,
+            ) from None
+        except PermissionDenied as err:
+            raise PermissionDenied(
+                SERVICE,
+                err.message,
+                key=TOKEN_KEY,
+                hint="the token needs org:read and project:read",
+                status=err.status,
+            ) from None
+
+    async def _pages(self, path: str, *, key: str, params: dict[str, str]) -> list[Any]:
+        items: list[Any] = []
+        query = dict(params)
+        for _ in range(50):  # a guard against a server that never stops paginating
+            response = await self._get(path, key=key, params=query)
+            page = response.json()
+            items.extend(page if isinstance(page, list) else [])
+            m = _NEXT.search(response.headers.get("link", ""))
+            if not m:
+                break
+            query = {**params, "cursor": m.group(2)}
+        return items
+
+    async def list_organizations(self) -> list[Organization]:
+        data = await self._pages("/api/0/organizations/", key=TOKEN_KEY, params={})
+        return [
+            Organization(slug=str(o.get("slug", "")), name=str(o.get("name", ""))) for o in data
+        ]
+
+    async def get_organization(self, org: str) -> Organization:
+        try:
+            data = await self._http.get_json(
+                f"/api/0/organizations/{quote(org, safe='')}/", key=ORG_KEY
+            )
+        except NotFound as err:
+            raise NotFound(
+                SERVICE,
+                f"organization {org!r} not found",
+                key=ORG_KEY,
+                hint="use the organization slug from sentry.io/organizations/<slug>/, and a "
+                "token that belongs to it",
+                status=err.status,
+            ) from None
+        return Organization(slug=str(data.get("slug", org)), name=str(data.get("name", "")))
+
+    async def get_project(self, org: str, project: str) -> Project:
+        path = f"/api/0/projects/{quote(org, safe='')}/{quote(project, safe='')}/"
+        try:
+            data = (await self._get(path, key=PROJECT_KEY)).json()
+        except NotFound as err:
+            raise NotFound(
+                SERVICE,
+                f"project {project!r} not found in organization {org!r}",
+                key=PROJECT_KEY,
+                hint="create it (platform Next.js) or use the project slug shown in its settings",
+                status=err.status,
+            ) from None
+        return Project(
+            slug=str(data.get("slug", project)),
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            platform=str(data.get("platform") or ""),
+        )
+
+    async def list_keys(
+        self, org: str, project: str, *, active_only: bool = False
+    ) -> list[ClientKey]:
+        path = f"/api/0/projects/{quote(org, safe='')}/{quote(project, safe='')}/keys/"
+        try:
+            data = await self._pages(
+                path, key=TOKEN_KEY, params={"status": "active"} if active_only else {}
+            )
+        except PermissionDenied as err:
+            raise PermissionDenied(
+                SERVICE,
+                err.message,
+                key=TOKEN_KEY,
+                hint="the token cannot read the project's client keys (organization tokens "
+                "sntrys_… only cover CI): use a token with project:read, or paste SENTRY_DSN "
+                "from Project Settings → Client Keys",
+                status=err.status,
+            ) from None
+        keys = []
+        for k in data:
+            dsn = k.get("dsn") or {}
+            keys.append(
+                ClientKey(
+                    id=str(k.get("id", "")),
+                    name=str(k.get("name") or k.get("label") or ""),
+                    active=bool(k.get("isActive", False)),
+                    dsn_public=str(dsn.get("public") or ""),
+                )
+            )
+        return keys

@@ -1,0 +1,165 @@
+"""The Textual wizard: ``dream-pixel-setup`` with no subcommand.
+
+The app holds the session and the exit code; the wizard screen does the walking.
+Progress is saved on every step, on quit (ctrl+q) and when the terminal goes away
+(SIGHUP), so the next start can offer to resume.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from screens.messages import ApplyFinished, FinishRequested
+from screens.modals import ResumeModal
+from screens.walk import WizardScreen
+from wizard.errors import SetupError
+
+if TYPE_CHECKING:
+    from wizard.engine import Session
+
+CSS_FILE = Path(__file__).resolve().parent.parent / "assets" / "wizard.tcss"
+
+
+class WizardApp(App[int]):
+    CSS_PATH = CSS_FILE
+    TITLE = "Dream Pixel setup"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help"),
+        # Typed into a field, `?` is a character; anywhere else it opens the help.
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+
+    def __init__(self, session: Session, *, dry_run: bool = False) -> None:
+        super().__init__()
+        self.session = session
+        self.dry_run = dry_run or session.dry_run
+        self.exit_code = 0
+        self.sub_title = session.environment + (" · dry run" if self.dry_run else "")
+        self._quit_armed = False
+
+    # -- start -------------------------------------------------------------------------
+    def get_default_screen(self) -> WizardScreen:
+        # The wizard is the app's own first screen: no blank screen painted before it.
+        resume = self.session.has_progress()
+        first = self.session.steps()[0].id
+        start = (self.session.first_unfinished() or "review") if resume else first
+        return WizardScreen(self.session, dry_run=self.dry_run, start_page=start)
+
+    def on_mount(self) -> None:
+        if self.session.has_progress():
+            self.push_screen(ResumeModal("Welcome back", self._resume_summary()), self._resumed)
+        self._install_hangup_handler()
+
+    def _resume_summary(self) -> str:
+        statuses = [self.session.status(s.id) for s in self.session.steps()]
+        nxt = self.session.first_unfinished()
+        title = next((s.title for s in self.session.steps() if s.id == nxt), None)
+        where = f"Next: {title}." if title else "Every step is done or skipped."
+        return (
+            f"Saved progress for {self.session.environment}: {statuses.count('done')} done, "
+            f"{statuses.count('skipped')} skipped, {statuses.count('failed')} failed. {where}\n"
+            "Resume there, go to the review, or start over."
+        )
+
+    async def _resumed(self, answer: str | None) -> None:
+        wizard = self.wizard
+        if wizard is None:
+            return
+        if answer == "review":
+            await wizard.goto("review")
+        elif answer == "restart":
+            first = self.session.steps()[0].id
+            if self.dry_run:
+                # reset() deletes the state file and keyring entries: not in a dry run.
+                self.notify("Dry run: saved progress is kept; walking from the first step.")
+            else:
+                try:
+                    self.session.reset()
+                except (SetupError, OSError) as exc:
+                    self.notify(f"Could not reset: {exc}", severity="error")
+            wizard.failed_checks.clear()
+            await wizard.goto(first)
+        elif wizard.pane is not None:
+            wizard.pane.focus_first()
+
+    def _install_hangup_handler(self) -> None:
+        if self.is_headless:
+            return
+        import asyncio
+        import signal
+
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        except (AttributeError, NotImplementedError, RuntimeError, ValueError):
+            pass  # no SIGHUP (Windows): progress is still saved after every step
+
+    def _hang_up(self) -> None:
+        self.save_progress()
+        self.exit(self.exit_code)
+
+    @property
+    def wizard(self) -> WizardScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, WizardScreen):
+                return screen
+        return None
+
+    # -- keys ----------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from screens.help import HelpModal
+
+        if isinstance(self.screen, HelpModal):
+            return
+        title, text = self.wizard.help_context() if self.wizard else ("", "")
+        self.push_screen(HelpModal(title, text))
+
+    async def action_quit(self) -> None:
+        wizard = self.wizard
+        pane = wizard.pane if wizard else None
+        if pane is not None and pane.busy and pane.page == "apply" and not self._quit_armed:
+            self._quit_armed = True
+            self.notify(
+                "Apply is running. Press ctrl+q again to stop it; finished steps stay recorded.",
+                severity="warning",
+            )
+            return
+        self.save_progress()
+        self.exit(self.exit_code)
+
+    def save_progress(self) -> None:
+        """Keep the valid answers on the current page and the progress so far."""
+        wizard = self.wizard
+        pane = wizard.pane if wizard else None
+        try:
+            if pane is not None:
+                pane.commit_on_quit()
+            self.session.save()
+        except (SetupError, OSError) as exc:
+            self.exit_code = 1
+            self.notify(f"Could not save progress: {exc}", severity="error")
+
+    @on(FinishRequested)
+    def _finish(self, message: FinishRequested) -> None:
+        """The walk is over (dry-run review, or Done)."""
+        self.save_progress()
+        self.exit(self.exit_code if message.code is None else message.code)
+
+    @on(ApplyFinished)
+    def _applied(self, message: ApplyFinished) -> None:
+        self.exit_code = 0 if message.ok else 1
+
+
+def run_app(session: Session, *, dry_run: bool) -> int:
+    """Run the wizard until the user quits; the exit code for the CLI."""
+    app = WizardApp(session, dry_run=dry_run)
+    result = app.run()
+    if app.return_code:
+        return app.return_code
+    return result if isinstance(result, int) else 0

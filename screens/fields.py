@@ -1,0 +1,154 @@
+"""One catalogue field on screen: label, input (masked for secrets), help and error.
+
+The row knows nothing about validation or the session: it shows what it is given and
+says when the user left it, asked for a generated value, or picked a choice.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Select, Static
+
+from wizard.catalogue import Field
+
+
+def field_dom_id(key: str) -> str:
+    return f"field-{key}"
+
+
+class FieldRow(Vertical):
+    """Label, control and help for one field; an error line under it when invalid."""
+
+    class Left(Message):
+        """The user left the field (blur): time for offline validation."""
+
+        def __init__(self, row: FieldRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class Picked(Message):
+        """A choice changed: visible fields may change with it."""
+
+        def __init__(self, row: FieldRow, value: str) -> None:
+            super().__init__()
+            self.row = row
+            self.value = value
+
+    class GenerateRequested(Message):
+        def __init__(self, row: FieldRow) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, field: Field, value: str | None) -> None:
+        super().__init__(id=f"row-{field.key}", classes="field-row")
+        self.field = field
+        self._initial = value or ""
+
+    # -- layout ------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        f = self.field
+        label = f.label if f.required or "optional" in f.label else f"{f.label}  (optional)"
+        yield Static(Text.assemble(label, ("  " + f.key, "dim")), classes="field-label")
+        with Horizontal(classes="field-control"):
+            if f.choices:
+                options = [(c, c) for c in f.choices]
+                value = self._initial if self._initial in f.choices else Select.NULL
+                yield Select(
+                    options,
+                    value=value,
+                    allow_blank=value is Select.NULL,
+                    compact=True,
+                    id=field_dom_id(f.key),
+                )
+            else:
+                yield Input(
+                    self._initial,
+                    placeholder=self._placeholder(),
+                    password=f.secret,
+                    compact=True,
+                    id=field_dom_id(f.key),
+                )
+                if f.secret:
+                    yield Button("show", compact=True, classes="reveal", id=f"reveal-{f.key}")
+                if f.source == "generated":
+                    yield Button("generate", compact=True, classes="generate", id=f"gen-{f.key}")
+        # The error sits right under the control, before the help.
+        yield Static("", classes="field-error", markup=False)
+        if f.help:
+            yield Static(f.help, classes="field-help", markup=False)
+
+    def _placeholder(self) -> str:
+        f = self.field
+        if f.source == "provisioned":
+            return "left empty: the step provides it"
+        if f.source == "generated":
+            return "left empty: generated"
+        if f.source == "derived":
+            return "left empty: derived"
+        return f.default or ""
+
+    # -- reading and writing (attributes down) --------------------------------------
+    @property
+    def key(self) -> str:
+        return self.field.key
+
+    @property
+    def value(self) -> str:
+        control = self.query_one(f"#{field_dom_id(self.key)}")
+        if isinstance(control, Select):
+            v = control.value
+            return "" if v is Select.NULL else str(v)
+        assert isinstance(control, Input)
+        return control.value
+
+    def set_value(self, value: str) -> None:
+        control = self.query_one(f"#{field_dom_id(self.key)}")
+        if isinstance(control, Select):
+            control.value = value if value in self.field.choices else Select.NULL
+        else:
+            assert isinstance(control, Input)
+            control.value = value
+
+    def set_error(self, message: str | None) -> None:
+        self.query_one(".field-error", Static).update(message or "")
+        self.set_class(bool(message), "-invalid")
+
+    @property
+    def has_error(self) -> bool:
+        return self.has_class("-invalid")
+
+    def toggle_reveal(self) -> None:
+        if not self.field.secret:
+            return
+        control = self.query_one(f"#{field_dom_id(self.key)}", Input)
+        control.password = not control.password
+        self.query_one(".reveal", Button).label = "show" if control.password else "hide"
+
+    def focus_control(self) -> None:
+        self.query_one(f"#{field_dom_id(self.key)}").focus()
+
+    # -- events (messages up) ---------------------------------------------------------
+    @on(Input.Blurred)
+    def _left(self, event: Input.Blurred) -> None:
+        event.stop()
+        self.post_message(self.Left(self))
+
+    @on(Select.Changed)
+    def _picked(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is not Select.NULL:
+            self.post_message(self.Picked(self, str(event.value)))
+
+    @on(Button.Pressed, ".reveal")
+    def _reveal(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.toggle_reveal()
+
+    @on(Button.Pressed, ".generate")
+    def _generate(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.GenerateRequested(self))

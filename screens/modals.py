@@ -1,0 +1,148 @@
+"""Small dialogs: resume, skip with a reason, a failed live check, confirm.
+
+Each returns its answer through ``dismiss`` (the caller's callback decides what to do);
+none of them touches the session.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+
+class _Dialog(ModalScreen[str]):
+    """A titled box with a message and a row of buttons; a button's id is the answer."""
+
+    DEFAULT_CLASSES = "dialog-screen"
+    # (answer, label, variant)
+    BUTTONS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    ESCAPE_ANSWER = ""
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "escape", "Close")]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.dialog_title, classes="dialog-title", markup=False)
+            yield Static(self.message, classes="dialog-message", markup=False)
+            yield from self.compose_body()
+            with Horizontal(classes="dialog-buttons"):
+                for answer, label, variant in self.BUTTONS:
+                    yield Button(label, id=answer, variant=variant, compact=True)  # type: ignore[arg-type]
+
+    def compose_body(self) -> ComposeResult:
+        return iter(())
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id or "")
+
+    def action_escape(self) -> None:
+        self.dismiss(self.ESCAPE_ANSWER)
+
+
+class ResumeModal(_Dialog):
+    """Saved progress found: carry on, go straight to the review, or start over."""
+
+    BUTTONS = (
+        ("resume", "Resume", "primary"),
+        ("review", "Review", "default"),
+        ("restart", "Start over", "warning"),
+    )
+    ESCAPE_ANSWER = "resume"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "escape", "Resume"),
+        Binding("r", "pick('resume')", "Resume", show=False),
+        Binding("v", "pick('review')", "Review", show=False),
+        Binding("s", "pick('restart')", "Start over", show=False),
+    ]
+
+    def action_pick(self, answer: str) -> None:
+        self.dismiss(answer)
+
+
+class CheckFailedModal(_Dialog):
+    """The live check said no: fix the values, go on regardless, or skip the step."""
+
+    BUTTONS = (
+        ("edit", "Edit values", "primary"),
+        ("continue", "Continue anyway", "default"),
+        ("skip", "Skip step", "warning"),
+    )
+    ESCAPE_ANSWER = "edit"
+
+
+class ConfirmModal(_Dialog):
+    """Yes or no before something is written."""
+
+    BUTTONS = (("yes", "Apply", "success"), ("no", "Cancel", "default"))
+    ESCAPE_ANSWER = "no"
+
+
+class MessageModal(_Dialog):
+    """An error or notice that needs more room than a notification."""
+
+    BUTTONS = (("ok", "OK", "primary"),)
+    ESCAPE_ANSWER = "ok"
+
+
+class SkipModal(ModalScreen[str | None]):
+    """Why skip? The reason goes into the state file (it must not be a secret)."""
+
+    DEFAULT_CLASSES = "dialog-screen"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_REASON = "skipped in the wizard"
+
+    def __init__(self, step_title: str) -> None:
+        super().__init__()
+        self.step_title = step_title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Skip {self.step_title}", classes="dialog-title", markup=False)
+            yield Static(
+                "Why? The reason is recorded with your progress (no secrets here).",
+                classes="dialog-message",
+                markup=False,
+            )
+            yield Input(placeholder=self.DEFAULT_REASON, id="skip-reason", compact=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Skip", id="skip", variant="warning", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#skip-reason", Input).focus()
+
+    def _reason(self) -> str:
+        return self.query_one("#skip-reason", Input).value.strip() or self.DEFAULT_REASON
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(self._reason())
+
+    @on(Button.Pressed, "#skip")
+    def _skip(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(self._reason())
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

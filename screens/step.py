@@ -1,0 +1,348 @@
+"""A step's page: what it is for, the guide's lines, its fields, and its live check.
+
+Values go to the session only through ``validate_value``/``set_value``; the live check
+(``Session.check_step``) runs in a worker and reports back with a message, so the app
+stays responsive and a failing service never takes it down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
+
+from providers.errors import ProviderError
+from screens.adapters import include_again
+from screens.fields import FieldRow
+from screens.messages import SkipRequested, StepCheckFailed, StepCompleted, StepStatusChanged
+from screens.modals import CheckFailedModal
+from screens.pane import Pane
+from screens.sidebar import SKIPPED_MARK
+from wizard.errors import SetupError
+
+if TYPE_CHECKING:
+    from wizard.catalogue import Field, Step
+    from wizard.engine import Session
+
+
+class CheckFinished(Message):
+    """The live check's worker is done: ``error`` is None when it passed."""
+
+    def __init__(self, step_id: str, notices: list[str], error: str | None, advance: bool) -> None:
+        super().__init__()
+        self.step_id = step_id
+        self.notices = notices
+        self.error = error
+        self.advance = advance
+
+
+def action_buttons(
+    *, skip: bool = True, check: bool = True, next_label: str = "Next"
+) -> Horizontal:
+    """The row of buttons mirroring the keys (for the mouse)."""
+    buttons = [Button("Back", id="btn-back", compact=True, action="screen.back")]
+    if skip:
+        buttons.append(Button("Skip", id="btn-skip", compact=True, action="screen.skip"))
+    if check:
+        buttons.append(Button("Check", id="btn-check", compact=True, action="screen.check"))
+    buttons.append(
+        Button(next_label, id="btn-next", variant="primary", compact=True, action="screen.next")
+    )
+    return Horizontal(*buttons, classes="actions")
+
+
+class StepPane(Pane):
+    """One step of the catalogue."""
+
+    def __init__(self, session: Session, step: Step, *, dry_run: bool) -> None:
+        super().__init__(session, dry_run=dry_run, page=step.id)
+        self.step = step
+        self.page_title = step.title
+
+    # -- layout --------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="pane-body"):
+            yield Static(Text(self.step.title, style="bold"), classes="pane-title")
+            status = self._status_line()
+            if status:
+                yield Static(status, classes="pane-status", markup=False)
+            yield Static(self.step.summary, classes="pane-summary", markup=False)
+            yield from self.compose_guide()
+            with Vertical(id="fields"):
+                for f in self.session.visible_fields(self.step.id):
+                    yield FieldRow(f, self.session.value(f.key))
+            yield from self.compose_extra()
+            yield Static("", id="notices", markup=False)
+        with Horizontal(classes="check-bar"):
+            yield Static("", id="check-result", markup=False)
+        yield action_buttons(check=self.has_live_check)
+
+    def compose_guide(self) -> ComposeResult:
+        lines = [f"• {line}" for line in self.step.guide]
+        if self.step.console_url:
+            lines.append(f"Console: {self.step.console_url}")
+        if lines:
+            yield Static("\n".join(lines), classes="pane-guide", markup=False)
+
+    def compose_extra(self) -> ComposeResult:
+        """Anything a step shows after its fields."""
+        return iter(())
+
+    def _status_line(self) -> str:
+        status = self.session.status(self.step.id)
+        reason = self.session.skip_reason(self.step.id)
+        if status == "done":
+            return "✓ Done on an earlier run. Changed values are applied again."
+        if status == "skipped":
+            why = reason or "no reason given"
+            return f"{SKIPPED_MARK} Skipped: {why}. Next includes it again."
+        if status == "failed":
+            return f"✗ Failed last time: {reason or 'see the review'}"
+        return ""
+
+    @property
+    def has_live_check(self) -> bool:
+        return bool(self.step.fields)
+
+    def rows(self) -> list[FieldRow]:
+        return list(self.query(FieldRow))
+
+    # -- what the screen asks --------------------------------------------------------
+    def can(self, action: str) -> bool | None:
+        if action in ("next", "back", "skip"):
+            return None if self.busy else True
+        if action == "check":
+            return (None if self.busy else True) if self.has_live_check else False
+        if action == "reveal":
+            return any(f.secret and not f.choices for f in self._fields())
+        if action == "generate":
+            return any(f.source == "generated" for f in self._fields())
+        return False
+
+    def _fields(self) -> list[Field]:
+        return self.session.visible_fields(self.step.id)
+
+    def help_text(self) -> str:
+        parts = [self.step.summary]
+        for f in self.session.visible_fields(self.step.id):
+            if f.help:
+                parts.append(f"{f.label} ({f.key}): {f.help}")
+        if self.step.console_url:
+            parts.append(f"Console: {self.step.console_url}")
+        return "\n\n".join(parts)
+
+    def focus_first(self) -> None:
+        rows = self.rows()
+        if rows:
+            rows[0].focus_control()
+        else:
+            self.query_one("#btn-next", Button).focus()
+
+    def commit_on_quit(self) -> None:
+        for row in self.rows():
+            value = row.value
+            if self.session.validate_value(row.key, value) is None:
+                self._store(row.key, value)
+
+    # -- actions -------------------------------------------------------------------------
+    def action_next(self) -> None:
+        if self.busy:
+            return
+        if self.commit():
+            self.after_commit()
+
+    def action_check(self) -> None:
+        if self.busy or not self.has_live_check:
+            return
+        if self.commit():
+            self.start_check(advance=False)
+
+    def action_reveal(self) -> None:
+        row = self._focused_row(lambda r: r.field.secret and not r.field.choices)
+        if row is not None:
+            row.toggle_reveal()
+
+    def action_generate(self) -> None:
+        row = self._focused_row(lambda r: r.field.source == "generated")
+        if row is not None:
+            self._generate(row)
+
+    def _focused_row(self, accept: Callable[[FieldRow], bool]) -> FieldRow | None:
+        """The row holding the focus if it qualifies, else the first row that does."""
+        node = self.app.focused
+        while node is not None and not isinstance(node, FieldRow):
+            node = node.parent  # type: ignore[assignment]
+        if isinstance(node, FieldRow) and accept(node):
+            return node
+        return next((r for r in self.rows() if accept(r)), None)
+
+    # -- values ------------------------------------------------------------------------
+    def commit(self) -> bool:
+        """Validate every field offline; when all pass, hand them to the session."""
+        rows = self.rows()
+        bad: list[FieldRow] = []
+        for row in rows:
+            err = self.session.validate_value(row.key, row.value)
+            row.set_error(err)
+            if err:
+                bad.append(row)
+        if bad:
+            names = ", ".join(r.field.label for r in bad)
+            self.notify(f"Fix before going on: {names}", title=self.step.title, severity="error")
+            bad[0].focus_control()
+            return False
+        for row in rows:
+            self._store(row.key, row.value)
+        if self.session.status(self.step.id) == "skipped":
+            include_again(self.session, self.step.id)
+            self.post_message(StepStatusChanged(self.step.id))
+        return self._save()
+
+    def _store(self, key: str, value: str) -> None:
+        # Unchanged values stay as they are, so a generated or existing value keeps
+        # its origin (the plan says "unchanged", not "update").
+        if value != (self.session.value(key) or ""):
+            self.session.set_value(key, value)
+
+    def _save(self) -> bool:
+        try:
+            self.session.save()
+        except (SetupError, OSError) as exc:
+            self.notify(f"Could not save progress: {exc}", severity="error")
+            return False
+        return True
+
+    def after_commit(self) -> None:
+        """Values accepted: check them live, then move on."""
+        if self.has_live_check:
+            self.start_check(advance=True)
+        else:
+            self.post_message(StepCompleted(self.step.id))
+
+    def _generate(self, row: FieldRow) -> None:
+        row.set_value(self.session.generate(row.key))
+        row.set_error(None)
+        self.notify(f"{row.field.label}: a new value was generated (hidden).", title="Generated")
+
+    @on(FieldRow.Left)
+    def _field_left(self, event: FieldRow.Left) -> None:
+        event.stop()
+        row = event.row
+        if not row.is_attached:
+            return
+        value = row.value
+        # An untouched empty field is not an error yet; Next reports it.
+        if value or row.has_error:
+            row.set_error(self.session.validate_value(row.key, value))
+
+    @on(FieldRow.Picked)
+    async def _field_picked(self, event: FieldRow.Picked) -> None:
+        event.stop()
+        key, value = event.row.key, event.value
+        if self.session.validate_value(key, value) is not None:
+            return
+        if value != self.session.value(key):
+            self.session.set_value(key, value)
+        await self._refresh_fields(focus_key=key)
+
+    @on(FieldRow.GenerateRequested)
+    def _generate_requested(self, event: FieldRow.GenerateRequested) -> None:
+        event.stop()
+        self._generate(event.row)
+
+    async def _refresh_fields(self, focus_key: str | None = None) -> None:
+        """Show the fields the current choices call for, keeping what was typed."""
+        wanted = self.session.visible_fields(self.step.id)
+        rows = self.rows()
+        if [f.key for f in wanted] == [r.key for r in rows]:
+            return
+        drafts = {r.key: r.value for r in rows}
+        container = self.query_one("#fields", Vertical)
+        await container.remove_children()
+        await container.mount_all(
+            FieldRow(f, drafts[f.key] if f.key in drafts else self.session.value(f.key))
+            for f in wanted
+        )
+        for row in self.rows():
+            if row.key == focus_key:
+                row.focus_control()
+        self.set_busy(self.busy)  # the screen re-reads which keys apply
+
+    # -- the live check ----------------------------------------------------------------------
+    def start_check(self, *, advance: bool) -> None:
+        self.set_busy(True)
+        self.show_spinner(True)
+        self._show_result(f"Checking {self.step.title}…", "")
+        self._check_worker(advance)
+
+    @work(exclusive=True, exit_on_error=False, group="check")
+    async def _check_worker(self, advance: bool) -> None:
+        try:
+            report = await self.session.check_step(self.step.id)
+        except (ProviderError, SetupError) as exc:
+            self.post_message(CheckFinished(self.step.id, [], str(exc), advance))
+        except Exception as exc:
+            # A bug in a step must not end the walk; its text may hold a value, so
+            # only the type is shown.
+            message = f"{self.step.title}: the check stopped unexpectedly ({type(exc).__name__})"
+            self.post_message(CheckFinished(self.step.id, [], message, advance))
+        else:
+            self.post_message(CheckFinished(self.step.id, list(report.notices), None, advance))
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        # The worker catches everything it expects; this is the last line of defence.
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED) and self.busy:
+            self.show_spinner(False)
+            self.set_busy(False)
+            if event.state == WorkerState.ERROR:
+                self._show_result("✗ The check stopped unexpectedly.", "-failed")
+
+    @on(CheckFinished)
+    def _check_finished(self, event: CheckFinished) -> None:
+        event.stop()
+        self.show_spinner(False)
+        self.set_busy(False)
+        notices = self.query_one("#notices", Static)
+        notices.update("\n".join(f"! {n}" for n in event.notices))
+        if event.error is not None:
+            self._show_result(f"✗ {event.error}", "-failed")
+            self.post_message(StepCheckFailed(self.step.id, event.error))
+            if event.advance:
+                self.app.push_screen(
+                    CheckFailedModal(f"{self.step.title}: live check failed", event.error),
+                    self._after_failed_check,
+                )
+            else:
+                self.notify(event.error, title="Live check failed", severity="error")
+            return
+        self._show_result("✓ Live check passed.", "-passed")
+        for notice in event.notices:
+            self.notify(notice, title=self.step.title, severity="warning", timeout=10)
+        if event.advance:
+            self.post_message(StepCompleted(self.step.id))
+
+    def _after_failed_check(self, answer: str | None) -> None:
+        if answer == "continue":
+            self.post_message(StepCompleted(self.step.id))
+        elif answer == "skip":
+            self.post_message(SkipRequested(self.step.id))
+        else:
+            self.focus_first()
+
+    def _show_result(self, text: str, cls: str) -> None:
+        try:
+            result = self.query_one("#check-result", Static)
+        except NoMatches:
+            return
+        result.update(text)
+        result.set_class(cls == "-failed", "-failed")
+        result.set_class(cls == "-passed", "-passed")

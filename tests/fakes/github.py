@@ -1,0 +1,247 @@
+"""A fake GitHub REST API for Actions secrets, on loopback.
+
+It holds a real libsodium key pair: the public half is served by ``.../public-key``, the
+private half opens what the client PUT, so tests compare the stored plaintext byte for
+byte. Tokens are classic (``scopes`` set: an ``X-OAuth-Scopes`` header on every answer) or
+fine-grained (``scopes=None``: no header, permissions checked per endpoint: 403
+"Resource not accessible by personal access token"). Repositories a token cannot see
+answer 404, as GitHub does.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from nacl.encoding import Base64Encoder
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
+
+from tests.fakes.base import FakeService, Reply, Request
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DOCS = "https://docs.github.com/rest"
+
+
+@dataclass
+class Token:
+    login: str = "octocat"
+    scopes: tuple[str, ...] | None = ("repo", "workflow")  # None: fine-grained
+    repos: set[str] | None = None  # None: every repository
+    secrets_write: bool = True  # fine-grained "Secrets" permission
+    environments_write: bool = True  # fine-grained "Environments" permission
+
+
+@dataclass
+class Secret:
+    name: str
+    plaintext: bytes = field(repr=False)
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class Repo:
+    full_name: str
+    private: bool = True
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    environments: dict[str, dict[str, Secret]] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _msg(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, {"message": message, "documentation_url": DOCS}, dict(headers or {}))
+
+
+class FakeGitHub(FakeService):
+    def __init__(self) -> None:
+        super().__init__()
+        self.private_key = PrivateKey.generate()
+        self.key_id = "568250167242549743"
+        self.tokens: dict[str, Token] = {}
+        self.repos: dict[str, Repo] = {}
+        self._routes_setup()
+
+    def __enter__(self) -> FakeGitHub:
+        self.start()
+        return self
+
+    # -- test helpers ------------------------------------------------------------
+    def add_token(self, token: str, **kwargs: Any) -> Token:
+        self.tokens[token] = Token(**kwargs)
+        return self.tokens[token]
+
+    def add_repo(self, full_name: str, *, environments: tuple[str, ...] = ()) -> Repo:
+        repo = Repo(full_name, environments={env: {} for env in environments})
+        self.repos[full_name.lower()] = repo
+        return repo
+
+    def secret(self, repo: str, name: str, environment: str | None = None) -> bytes | None:
+        r = self.repos[repo.lower()]
+        store = r.environments[environment] if environment else r.secrets
+        found = store.get(name.upper())
+        return found.plaintext if found else None
+
+    @property
+    def public_key(self) -> str:
+        return self.private_key.public_key.encode(encoder=Base64Encoder).decode()
+
+    def writes(self) -> list[Request]:
+        return [r for r in self.requests() if r.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+    # -- internals ---------------------------------------------------------------
+    def _token(self, req: Request) -> Token | Reply:
+        token = self.tokens.get(req.bearer or "")
+        if token is None:
+            return _msg(401, "Bad credentials")
+        return token
+
+    def _headers(self, token: Token) -> dict[str, str]:
+        if token.scopes is None:
+            return {}
+        return {"X-OAuth-Scopes": ", ".join(token.scopes), "X-Accepted-OAuth-Scopes": "repo"}
+
+    def _repo(self, req: Request, token: Token) -> Repo | Reply:
+        full = f"{req.params['owner']}/{req.params['repo']}".lower()
+        repo = self.repos.get(full)
+        visible = token.repos is None or full in {r.lower() for r in token.repos}
+        if token.scopes is not None and "repo" not in token.scopes and repo and repo.private:
+            visible = False  # classic token without repo scope sees no private repo
+        if repo is None or not visible:
+            return _msg(404, "Not Found", self._headers(token))
+        return repo
+
+    def _store(
+        self, req: Request, token: Token, environment: str | None
+    ) -> dict[str, Secret] | Reply:
+        repo = self._repo(req, token)
+        if isinstance(repo, Reply):
+            return repo
+        if token.scopes is None:
+            allowed = token.environments_write if environment else token.secrets_write
+            if not allowed:
+                return _msg(403, "Resource not accessible by personal access token")
+        if environment is None:
+            return repo.secrets
+        store = repo.environments.get(environment)
+        if store is None:
+            return _msg(404, "Not Found", self._headers(token))
+        return store
+
+    def _scoped(self, req: Request) -> tuple[Token, dict[str, Secret]] | Reply:
+        token = self._token(req)
+        if isinstance(token, Reply):
+            return token
+        env = req.params.get("env")
+        store = self._store(req, token, unquote(env) if env is not None else None)
+        if isinstance(store, Reply):
+            return store
+        return token, store
+
+    # -- routes ------------------------------------------------------------------
+    def _routes_setup(self) -> None:
+        @self.route("GET", "/user")
+        def user(req: Request) -> Reply:
+            token = self._token(req)
+            if isinstance(token, Reply):
+                return token
+            return Reply(
+                200, {"login": token.login, "id": 583231, "type": "User"}, self._headers(token)
+            )
+
+        @self.route("GET", "/repos/{owner}/{repo}")
+        def repo(req: Request) -> Reply:
+            token = self._token(req)
+            if isinstance(token, Reply):
+                return token
+            found = self._repo(req, token)
+            if isinstance(found, Reply):
+                return found
+            body = {
+                "full_name": found.full_name,
+                "private": found.private,
+                "permissions": {"admin": True, "maintain": True, "push": True, "pull": True},
+            }
+            return Reply(200, body, self._headers(token))
+
+        @self.route("GET", "/repos/{owner}/{repo}/environments/{env}")
+        def environment(req: Request) -> Reply:
+            token = self._token(req)
+            if isinstance(token, Reply):
+                return token
+            found = self._repo(req, token)
+            if isinstance(found, Reply):
+                return found
+            name = unquote(req.params["env"])
+            if name not in found.environments:
+                return _msg(404, "Not Found", self._headers(token))
+            return Reply(200, {"name": name, "protection_rules": []}, self._headers(token))
+
+        def public_key(req: Request) -> Reply:
+            scoped = self._scoped(req)
+            if isinstance(scoped, Reply):
+                return scoped
+            return Reply(
+                200, {"key_id": self.key_id, "key": self.public_key}, self._headers(scoped[0])
+            )
+
+        def list_secrets(req: Request) -> Reply:
+            scoped = self._scoped(req)
+            if isinstance(scoped, Reply):
+                return scoped
+            token, store = scoped
+            per_page = int(req.arg("per_page") or 30)
+            page = int(req.arg("page") or 1)
+            names = sorted(store)
+            chunk = names[(page - 1) * per_page : page * per_page]
+            body = {
+                "total_count": len(names),
+                "secrets": [
+                    {
+                        "name": store[n].name,
+                        "created_at": store[n].created_at,
+                        "updated_at": store[n].updated_at,
+                    }
+                    for n in chunk
+                ],
+            }
+            return Reply(200, body, self._headers(token))
+
+        def put_secret(req: Request) -> Reply:
+            scoped = self._scoped(req)
+            if isinstance(scoped, Reply):
+                return scoped
+            token, store = scoped
+            name = unquote(req.params["name"])
+            if not NAME_RE.match(name) or name.upper().startswith("GITHUB_"):
+                return _msg(422, "Invalid secret name")
+            body = req.json()
+            if not isinstance(body, dict) or body.get("key_id") != self.key_id:
+                return _msg(422, "Bad request - key_id does not match the current public key")
+            try:
+                sealed = base64.b64decode(body.get("encrypted_value") or "", validate=True)
+                plaintext = SealedBox(self.private_key).decrypt(sealed)
+            except (ValueError, CryptoError):
+                return _msg(422, "Bad request - encrypted_value is not a valid sealed box")
+            if len(plaintext) > 48 * 1024:
+                return _msg(422, "Secret value is too large")
+            upper = name.upper()
+            existing = store.get(upper)
+            now = _now()
+            store[upper] = Secret(upper, plaintext, existing.created_at if existing else now, now)
+            return Reply(204 if existing else 201, None if existing else {}, self._headers(token))
+
+        for base in (
+            "/repos/{owner}/{repo}/actions/secrets",
+            "/repos/{owner}/{repo}/environments/{env}/secrets",
+        ):
+            self.add_route("GET", base + "/public-key", public_key)
+            self.add_route("GET", base, list_secrets)
+            self.add_route("PUT", base + "/{name}", put_secret)

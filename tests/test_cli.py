@@ -1,0 +1,289 @@
+"""The CLI contract of design.md, run as a user would: the real entry point, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wizard.cli import main
+
+LIVE_SK = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0kLmN"
+LIVE_PK = "pk_live_" + "Z9y8X7w6V5u4T3s2R1q0PoNm"
+GOOD = {
+    "NEXTAUTH_URL": "https://dreampixel.example",
+    "DATABASE_URL": "postgresql://postgres:pa$$w0rd%23@db.example.supabase.co:5432/postgres?sslmode=require",
+    "UPSTASH_REDIS_REST_URL": "https://eu1-sure-fox.upstash.io",
+    "UPSTASH_REDIS_REST_TOKEN": "AXYZtoken1234567890",
+    "STRIPE_SECRET_KEY": LIVE_SK,
+    "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY": LIVE_PK,
+}
+
+
+def sets(values: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    for k, v in values.items():
+        out += ["--set", f"{k}={v}"]
+    return out
+
+
+def run(project: Path, *args: str) -> int:
+    return main(["--project-dir", str(project), *args])
+
+
+def tree(*roots: Path) -> dict[str, tuple[int, float]]:
+    out = {}
+    for root in roots:
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                p = Path(dirpath) / name
+                st = p.stat()
+                out[str(p)] = (st.st_size, st.st_mtime)
+            out[dirpath] = (0, 0.0)
+    return out
+
+
+def test_help_names_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("plan", "apply", "status", "reset", "verify"):
+        assert cmd in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "dream-pixel-setup 0.1.0" in capsys.readouterr().out
+
+
+def test_core_imports_no_ui_library() -> None:
+    code = (
+        "import sys, importlib, pkgutil, wizard, providers, wizard.steps\n"
+        "for pkg in (wizard, providers, wizard.steps):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        if m.name == '__main__': continue\n"
+        "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'questionary')]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert out.stdout.strip() == "", f"UI libraries imported by the core: {out.stdout}"
+
+
+def test_cli_start_path_is_light() -> None:
+    code = (
+        "import sys; import wizard.cli, wizard.engine\n"
+        "print([m for m in ('boto3','psycopg','textual','keyring') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("DATABASE_URL", "mysql://u:p@h/db", "postgresql://"),
+        ("DATABASE_URL", "postgresql://u:p@db.example.com:5432/x", "sslmode=require"),
+        ("STRIPE_SECRET_KEY", "sk_test_" + "x" * 24, "test-mode"),
+        ("STRIPE_SECRET_KEY", "pk_live_" + "x" * 24, "publishable"),
+        ("NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY", "sk_live_" + "x" * 24, "SECRET"),
+        ("STRIPE_WEBHOOK_SECRET", "wh_123456789012345", "whsec_"),
+        ("RESEND_API_KEY", "sk_123456789", "re_"),
+        ("SENTRY_DSN", "https://sentry.io/123", "ingest"),
+        ("NEXTAUTH_URL", "http://dreampixel.example", "https"),
+        ("UPSTASH_REDIS_REST_URL", "http://eu1.upstash.io", "https"),
+        ("NEXTAUTH_SECRET", "short", "32"),
+        ("JWT_SECRET", "x" * 31, "32"),
+        ("S3_BUCKET", "Dream_Pixel", "lowercase"),
+        ("S3_BUCKET", "192.168.1.1", "IP"),
+        ("S3_BUCKET", "ab", "3 to 63"),
+        ("GITHUB_REPOSITORY", "just-a-name", "owner/name"),
+        ("1BAD", "x", "valid variable name"),
+    ],
+)
+def test_bad_values_refused_before_any_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: str, words: str
+) -> None:
+    before = tree(tmp_path)
+    code = run(
+        tmp_path, "apply", "--yes", "--only", "secrets,env-file", *sets({**GOOD, key: value})
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert key in err and words in err
+    assert "Traceback" not in err
+    if len(value) > 6:
+        assert value not in err  # the message names the key, never echoes the value
+    assert tree(tmp_path) == before
+
+
+def test_set_without_equals_is_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, "plan", "--set", "DATABASE_URL") == 1
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_operator_secret_on_command_line_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, "plan", "--set", "VERCEL_TOKEN=abc") == 1
+    err = capsys.readouterr().err
+    assert "VERCEL_TOKEN" in err and "environment" in err and "abc" not in err
+
+
+def test_unknown_step_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path, "plan", "--only", "databse") == 1
+    assert "databse" in capsys.readouterr().err
+
+
+def test_plan_writes_nothing_and_lists_changes(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree(tmp_path, home)
+    code = run(
+        tmp_path, "plan", "--json", "--detailed-exitcode", "--only", "secrets,env-file", *sets(GOOD)
+    )
+    out = capsys.readouterr().out
+    assert code == 2
+    assert tree(tmp_path, home) == before
+    data = json.loads(out)
+    assert data["environment"] == "production"
+    env_changes = {
+        c["key"]: c["action"] for c in data["changes"] if c["target"] == "env-file" and "key" in c
+    }
+    assert env_changes["DATABASE_URL"] == "add"
+    assert env_changes["NEXTAUTH_SECRET"] == "add"
+    for value in GOOD.values():
+        assert value not in out
+
+
+def test_apply_writes_exact_env_file_then_nothing_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wizard.envfile import load_env_file
+
+    (tmp_path / ".gitignore").write_text("node_modules/\n")
+    code = run(tmp_path, "apply", "--yes", "--only", "secrets,env-file", *sets(GOOD))
+    assert code == 0, capsys.readouterr().err
+    env = tmp_path / ".env.production"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    values = load_env_file(env).values()
+    for k, v in GOOD.items():
+        assert values[k] == v
+    secret = values["NEXTAUTH_SECRET"]
+    assert len(secret) == 64 and int(secret, 16) >= 0
+    assert values["JWT_SECRET"] != secret
+    gitignore = (tmp_path / ".gitignore").read_text().splitlines()
+    assert "node_modules/" in gitignore and ".env.*" in gitignore and ".dream-pixel/" in gitignore
+    assert gitignore.index("!.env.example") > gitignore.index(".env.*")
+
+    state_text = (tmp_path / ".dream-pixel" / "state-production.json").read_text()
+    for v in [*GOOD.values(), secret, values["JWT_SECRET"]]:
+        assert v not in state_text
+
+    capsys.readouterr()
+    # Second run: the secrets are kept, nothing to change.
+    code = run(tmp_path, "plan", "--json", "--detailed-exitcode", "--only", "secrets,env-file")
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0, data
+    assert load_env_file(env).values()["NEXTAUTH_SECRET"] == secret
+
+
+def test_rewrite_keeps_comments_order_unknown_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = tmp_path / ".env.production"
+    env.write_text(
+        "# my notes\nCUSTOM_THING=keep me\n\n# db\nDATABASE_URL=postgresql://old:old@localhost/db\n"
+    )
+    env.chmod(0o644)
+    code = run(tmp_path, "apply", "--yes", "--only", "secrets,env-file", *sets(GOOD))
+    assert code == 0, capsys.readouterr().err
+    text = env.read_text()
+    assert text.startswith("# my notes\nCUSTOM_THING=keep me\n\n# db\nDATABASE_URL=")
+    assert "old:old" not in text
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+
+
+def test_rotation_only_on_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from wizard.envfile import load_env_file
+
+    assert run(tmp_path, "apply", "--yes", "--only", "secrets,env-file", *sets(GOOD)) == 0
+    first = load_env_file(tmp_path / ".env.production").values()
+    assert (
+        run(tmp_path, "apply", "--yes", "--only", "secrets,env-file", "--rotate", "JWT_SECRET") == 0
+    )
+    second = load_env_file(tmp_path / ".env.production").values()
+    assert second["NEXTAUTH_SECRET"] == first["NEXTAUTH_SECRET"]
+    assert second["JWT_SECRET"] != first["JWT_SECRET"]
+
+
+def test_status_and_reset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path, "apply", "--yes", "--only", "secrets,env-file", *sets(GOOD)) == 0
+    capsys.readouterr()
+    assert run(tmp_path, "status", "--json") == 0
+    steps = {s["id"]: s["status"] for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert (
+        steps["secrets"] == "done" and steps["env-file"] == "done" and steps["vercel"] == "pending"
+    )
+    assert list(steps) == [
+        "prerequisites", "database", "redis", "storage", "cloudflare", "sentry",
+        "stripe", "resend", "secrets", "env-file", "vercel", "github",
+    ]  # fmt: skip
+    assert run(tmp_path, "reset", "--yes") == 0
+    capsys.readouterr()
+    assert run(tmp_path, "status", "--json") == 0
+    steps = {s["id"]: s["status"] for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert set(steps.values()) == {"pending"}
+    assert (tmp_path / ".env.production").exists()
+
+
+def test_env_file_input_is_read_literally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wizard.envfile import load_env_file
+
+    src = tmp_path / "input.env"
+    src.write_text("STRIPE_SECRET_KEY=" + LIVE_SK + "\nMY_FLAG='a$b'\n")
+    code = run(
+        tmp_path, "apply", "--yes", "--only", "secrets,env-file", "--env-file", str(src),
+        *sets({k: v for k, v in GOOD.items() if k != "STRIPE_SECRET_KEY"}),
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    values = load_env_file(tmp_path / ".env.production").values()
+    assert values["MY_FLAG"] == "a$b"
+    assert values["STRIPE_SECRET_KEY"] == LIVE_SK
+
+
+def test_missing_required_value_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path, "plan", "--only", "redis") == 1
+    err = capsys.readouterr().err
+    assert "UPSTASH_REDIS_REST_URL: missing" in err and "--set" in err
+
+
+def test_apply_without_yes_and_no_tty_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard", "apply", "--project-dir", str(tmp_path), "--only",
+         "secrets"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "--yes" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / ".env.production").exists()

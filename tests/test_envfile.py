@@ -1,0 +1,562 @@
+"""wizard.envfile against the real Next.js loader (@next/env from tests/node, run by node).
+
+Values reach node only inside the .env.production files, never in argv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wizard import atomic
+from wizard.envfile import (
+    EnvDocument,
+    EnvEditConflict,
+    UnrepresentableValue,
+    format_assignment,
+    load_env_file,
+    parse_value_nextjs,
+    write_env_file,
+)
+
+NODE_DIR = Path(__file__).parent / "node"
+LOADER = NODE_DIR / "nextenv_load.js"
+# What process.env holds while @next/env parses the file: node gets only NODE_ENV, and Next.js
+# sets __NEXT_PROCESSED_ENV before parsing.
+NODE_ENV = {"NODE_ENV": "production"}
+PARSE_ENV = {**NODE_ENV, "__NEXT_PROCESSED_ENV": "true"}
+JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgevZzL1gdAFr88hb2\n"
+    "OF/2NxApJCzGCEDdfSp6VQO30hyhRANCAAQRWz+jn65BtOMvdyHKcvjBeBSDZH2r\n"
+    "1RTwjmYSi9R/zpBnuQ4EiMnCqfMPWiZqB4QdbAd0E7oH50VpuZ1P087G\n"
+    "-----END PRIVATE KEY-----\n"
+)
+HOSTILE = [
+    "pa$$word",
+    "${HOME}",
+    "$HOME",
+    "x\\$y",
+    'a"b',
+    "a\\\\b",
+    "a\\b",
+    "it's",
+    PEM,
+    PEM.rstrip("\n"),
+    PEM.replace("\n", "\\n"),
+    "abc#def",
+    "#starts",
+    "  leading",
+    "trailing  ",
+    "  both  ",
+    "",
+    " ",
+    "\t",
+    "l1\\nl2",
+    "l1\nl2",
+    "cr\rlf\n",
+    "\r\n",
+    "`back`",
+    "'single'",
+    '"double"',
+    "'",
+    '"',
+    "`",
+    "$",
+    "$$",
+    "\\",
+    "ends\\",
+    " spaced\\",
+    "${A:-x}",
+    "$&$`$'",
+    "\\$",
+    "$1",
+    "postgres://u:p%40ss@db.example.com:6543/postgres?sslmode=require",
+    "https://example.com/#frag",
+    "sk_live_abc123",
+    "ünïcödé 🎉 テスト",
+    "\ufeffbom",
+    "line\u2028sep",
+    "a\u2028'b'",
+    "\u00a0nbsp\u00a0",
+    "a=b",
+    "export X=1",
+    "x # not a comment",
+    "{}",
+    "}",
+    "\\'",
+    '\\"',
+]
+
+
+class NextEnv:
+    """One long-lived node process running tests/node/nextenv_load.js."""
+
+    def __init__(self, node: str) -> None:
+        self._proc = subprocess.Popen(
+            [node, str(LOADER)],
+            cwd=NODE_DIR,
+            env=NODE_ENV,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def load(self, folder: Path) -> dict[str, Any]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(f"{folder}\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        assert line, "the node loader exited; run it by hand to see why"
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def read(self, text: str | bytes) -> tuple[dict[str, str] | None, list[list[str]]]:
+        """What Next.js reads from a .env.production holding ``text`` (None: file rejected)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            data = text.encode("utf-8") if isinstance(text, str) else text
+            (Path(tmp) / ".env.production").write_bytes(data)
+            result = self.load(Path(tmp))
+        if result["errors"]:
+            return None, []
+        (loaded,) = result["files"]
+        return dict(loaded["env"]), loaded["env"]
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def next_env() -> Iterator[NextEnv]:
+    if not (NODE_DIR / "node_modules" / "@next" / "env" / "package.json").is_file():
+        pytest.fail(
+            "tests/node/node_modules is missing: run `npm ci --prefix tests/node` "
+            "(installs the pinned @next/env these tests check the .env dialect against)"
+        )
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: install Node.js 20+, then `npm ci --prefix tests/node`")
+    env = NextEnv(node)
+    yield env
+    env.close()
+
+
+def _bare(value: str, quote: str) -> bool:
+    return any(c == quote and (i == 0 or value[i - 1] != "\\") for i, c in enumerate(value))
+
+
+def documented_unrepresentable_must_quote(value: str) -> bool:
+    """format_assignment's docstring, for values holding '#', LF or CR, restated."""
+    double_ok = not ("\\n" in value or "\\r" in value or _bare(value, '"') or value.endswith("\\"))
+    single_ok = not ("\r" in value or _bare(value, "'") or value.endswith("\\"))
+    backtick_ok = not ("\r" in value or _bare(value, "`") or value.endswith("\\"))
+    return not (double_ok or single_ok or backtick_ok)
+
+
+def check_unrepresentable_is_documented(key: str, value: str) -> None:
+    if "\0" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        return
+    if any(c in value for c in "#\r\n"):
+        assert documented_unrepresentable_must_quote(value)
+        return
+    assert documented_unrepresentable_must_quote(value)
+    needs_quotes = (
+        not value
+        or value[0] in JS_SPACE + "'\"`"
+        or value[-1] in JS_SPACE
+        or "\u2028" in value
+        or "\u2029" in value
+    )
+    assert needs_quotes
+
+
+def write_and_read(
+    next_env: NextEnv, tmp: Path, values: dict[str, str]
+) -> tuple[dict[str, str] | None, EnvDocument]:
+    doc = EnvDocument.empty()
+    for key, value in values.items():
+        doc.set(key, value)
+    path = tmp / ".env.production"
+    write_env_file(path, doc)
+    got, _ = next_env.read(path.read_bytes())
+    return got, doc
+
+
+# --- round trips through @next/env ----------------------------------------------------------
+
+
+def test_hostile_values_read_back_exactly(next_env: NextEnv, tmp_path: Path) -> None:
+    values = {f"HOSTILE_{i}": v for i, v in enumerate(HOSTILE)}
+    values["dotted.key-name"] = "  needs quotes #1 "
+    got, doc = write_and_read(next_env, tmp_path, values)
+    assert got == values
+    assert doc.values() == values
+    assert load_env_file(tmp_path / ".env.production").values() == values
+
+
+def test_every_dollar_is_escaped() -> None:
+    for value in ("pa$$word", "$HOME", "${HOME}", "x$"):
+        line = format_assignment("K", value)
+        assert line.count("\\$") == value.count("$") == line.count("$")
+
+
+def test_pem_key_stays_on_one_line() -> None:
+    assert "\n" not in format_assignment("PRIVATE_KEY", PEM)
+
+
+def test_plain_values_are_unquoted() -> None:
+    assert format_assignment("DATABASE_URL", HOSTILE[38]) == f"DATABASE_URL={HOSTILE[38]}"
+
+
+hostile_chars = st.sampled_from(
+    [*"$ {}'\"`\\#\n\r\t=:-_.x", "\u2028", "\u2029", "\ufeff", "\u00a0", "é", "🎉", "\0"]
+)
+any_char = st.characters(exclude_categories=["Cs"])
+value_text = st.one_of(
+    st.text(alphabet=hostile_chars, max_size=12),
+    st.text(alphabet=st.one_of(hostile_chars, any_char), max_size=30),
+    st.text(alphabet=st.sampled_from(list("ab1 $\\'\"#")), max_size=8),
+    st.sampled_from(HOSTILE),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(value_text, min_size=25, max_size=50), st.booleans())
+def test_random_values_read_back_exactly(
+    next_env: NextEnv, values: list[str], dotted: bool
+) -> None:
+    wanted: dict[str, str] = {}
+    for i, value in enumerate(values):
+        key = f"k.{i}-x" if dotted and i % 3 == 0 else f"KEY_{i}"
+        try:
+            format_assignment(key, value)
+        except UnrepresentableValue as exc:
+            assert exc.key == key
+            check_unrepresentable_is_documented(key, value)
+            continue
+        if any(c in value for c in "#\r\n"):
+            assert not documented_unrepresentable_must_quote(value)
+        wanted[key] = value
+    if not wanted:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        got, doc = write_and_read(next_env, Path(tmp), wanted)
+        assert got == wanted
+        assert doc.values() == wanted
+        assert stat.S_IMODE((Path(tmp) / ".env.production").stat().st_mode) == 0o600
+
+
+# --- our parser against @next/env on arbitrary files ----------------------------------------
+
+KEYS = ["A", "B", "C", "D_1", "a.b", "x-y", "0", "7", "12", "__proto__", "export", "NODE_ENV"]
+REFS = ["A", "B", "C", "D_1", "NODE_ENV", "UNSET", "__NEXT_PROCESSED_ENV"]
+tokens = st.one_of(
+    st.sampled_from(
+        [
+            "'",
+            '"',
+            "`",
+            "#",
+            "\\",
+            "\\n",
+            "\\r",
+            "\\$",
+            "$",
+            " ",
+            "\t",
+            "x",
+            "1",
+            "é",
+            "\u2028",
+            "\ufeff",
+            "$&",
+            "$`",
+            ":-",
+            "}",
+            "{",
+            "\n",
+        ]
+    ),
+    st.sampled_from(REFS).map(lambda r: f"${r}"),
+    st.sampled_from(REFS).map(lambda r: f"${{{r}}}"),
+    st.sampled_from(REFS).map(lambda r: f"${{{r}:-d}}"),
+)
+assignment = st.builds(
+    lambda prefix, key, sep, value: prefix + key + sep + "".join(value),
+    st.sampled_from(["", " ", "\t", "export ", "export\t", "  export  "]),
+    st.sampled_from(KEYS),
+    st.sampled_from(["=", " = ", "= ", ": ", ":", " :\t", "=\t"]),
+    st.lists(tokens, max_size=8),
+)
+other_line = st.sampled_from(["", "# comment", "  # A=1", "garbage", " ", "=x", "A", "'"])
+file_text = st.builds(
+    lambda lines, terminators, final: "".join(
+        line + terminators[i % len(terminators)] for i, line in enumerate(lines)
+    )[: None if final else -1],
+    st.lists(st.one_of(assignment, assignment, other_line), min_size=1, max_size=10),
+    st.lists(st.sampled_from(["\n", "\n", "\r\n", "\r"]), min_size=1, max_size=3),
+    st.booleans(),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    file_text, st.sampled_from([k for k in KEYS if k not in ("__proto__", "NODE_ENV")]), value_text
+)
+def test_parser_and_edits_agree_with_nextjs(
+    next_env: NextEnv, text: str, key: str, value: str
+) -> None:
+    ours = parse_value_nextjs(text, PARSE_ENV)
+    # A runaway expansion (ours is None) can take node seconds of exponential string growth
+    # before its stack overflows: test_runaway_expansion_drops_the_file_like_nextjs covers it.
+    if ours is not None:
+        theirs, order = next_env.read(text)
+        assert ours == theirs
+        assert [k for k, _ in order] == _js_order(list(ours))
+
+    doc = EnvDocument.parse(text)
+    try:
+        doc.set(key, value)
+    except (UnrepresentableValue, EnvEditConflict):
+        assert doc.render() == text
+        return
+    edited = doc.render()
+    ours_after = parse_value_nextjs(edited, PARSE_ENV)
+    if ours_after is not None:
+        theirs_after, _ = next_env.read(edited)
+        assert ours_after == theirs_after
+        assert ours_after[key] == value
+
+
+def _js_order(keys: list[str]) -> list[str]:
+    def is_index(k: str) -> bool:
+        return k.isdigit() and str(int(k)) == k
+
+    return sorted((k for k in keys if is_index(k)), key=int) + [k for k in keys if not is_index(k)]
+
+
+def test_bytes_that_are_not_utf8_read_like_node(next_env: NextEnv, tmp_path: Path) -> None:
+    data = b"A=\xff\xfeok\nB=${A}\xc3\nC='\xe2\x82'\nD=\xc3${C}\xa9\n"
+    path = tmp_path / ".env.production"
+    path.write_bytes(data)
+    theirs, _ = next_env.read(data)
+    doc = load_env_file(path)
+    assert doc.values(PARSE_ENV) == theirs
+    doc.set("E", "new")
+    write_env_file(path, doc)
+    assert path.read_bytes() == data + b"E=new\n"
+
+
+def test_runaway_expansion_drops_the_file_like_nextjs(next_env: NextEnv) -> None:
+    for text in ("A=$A\n", "A=x$A\n", "B=$&\nA=$B\nOK=1\n", "A=${A:-}\n"):
+        theirs, _ = next_env.read(text)
+        assert theirs is None
+        doc = EnvDocument.parse(text)
+        assert doc.values() == {}
+        assert doc.load_error is not None
+    assert EnvDocument.parse("A=1\n").load_error is None
+
+
+# --- editing keeps the user's file ----------------------------------------------------------
+
+USER_FILE = (
+    "# Production settings\r\n"
+    "\r\n"
+    "export DATABASE_URL=postgres://old  # the pooler\r\n"
+    "UNKNOWN_KEY='keep me'\r\n"
+    "  # indented comment\r\n"
+    'MULTI="line one\r\n'
+    'line two"\r\n'
+    "DUP=first\r\n"
+    "STRIPE_SECRET_KEY: sk_old\r\n"
+    "DUP=second\r\n"
+    "TAIL=$DUP"
+)
+
+
+def test_set_changes_only_the_assignment(next_env: NextEnv) -> None:
+    doc = EnvDocument.parse(USER_FILE)
+    doc.set("DATABASE_URL", "postgres://new")
+    doc.set("STRIPE_SECRET_KEY", "sk_$new")
+    doc.set("MULTI", "one line")
+    doc.set("DUP", "third")
+    doc.set("NEW_KEY", "a b")
+    assert doc.render() == (
+        "# Production settings\r\n"
+        "\r\n"
+        "export DATABASE_URL=postgres://new  # the pooler\r\n"
+        "UNKNOWN_KEY='keep me'\r\n"
+        "  # indented comment\r\n"
+        'MULTI="one line"\r\n'
+        "DUP=first\r\n"
+        "STRIPE_SECRET_KEY=sk_\\$new\r\n"
+        "DUP=third\r\n"
+        "TAIL=$DUP\r\n"
+        'NEW_KEY="a b"\r\n'
+    )
+    expected = {
+        "DATABASE_URL": "postgres://new",
+        "UNKNOWN_KEY": "keep me",
+        "MULTI": "one line",
+        "DUP": "third",
+        "STRIPE_SECRET_KEY": "sk_$new",
+        "TAIL": "third",
+        "NEW_KEY": "a b",
+    }
+    assert doc.values() == expected
+    assert list(doc.values()) == list(expected)
+    assert doc.keys() == list(expected)
+    assert doc.get("TAIL") == "third"
+    assert doc.get("MISSING") is None
+    theirs, _ = next_env.read(doc.render())
+    assert theirs == {**expected, "TAIL": "third"}
+
+
+def test_set_keeps_an_inline_comment() -> None:
+    doc = EnvDocument.parse("A=1\nB='two words' # why\n")
+    doc.set("B", "two words")
+    assert doc.render() == 'A=1\nB="two words" # why\n'
+    assert doc.values() == {"A": "1", "B": "two words"}
+
+
+def test_remove_takes_whole_lines_and_keeps_the_rest() -> None:
+    doc = EnvDocument.parse(USER_FILE)
+    doc.remove("DUP")
+    doc.remove("MULTI")
+    doc.remove("NOT_THERE")
+    assert doc.render() == (
+        "# Production settings\r\n"
+        "\r\n"
+        "export DATABASE_URL=postgres://old  # the pooler\r\n"
+        "UNKNOWN_KEY='keep me'\r\n"
+        "  # indented comment\r\n"
+        "STRIPE_SECRET_KEY: sk_old\r\n"
+        "TAIL=$DUP"
+    )
+    assert doc.keys() == ["DATABASE_URL", "UNKNOWN_KEY", "STRIPE_SECRET_KEY", "TAIL"]
+    assert doc.get("TAIL") == ""
+
+
+def test_append_after_a_file_without_final_newline() -> None:
+    doc = EnvDocument.parse("A=1")
+    doc.set("B", "2")
+    assert doc.render() == "A=1\nB=2\n"
+    empty = EnvDocument.empty()
+    empty.set("A", "")
+    assert empty.render() == 'A=""\n'
+    assert empty.values() == {"A": ""}
+
+
+def test_edit_that_an_unterminated_quote_would_swallow_is_refused() -> None:
+    text = 'A="open\n'
+    doc = EnvDocument.parse(text)
+    with pytest.raises(EnvEditConflict) as caught:
+        doc.set("B", 'x "# y')
+    assert caught.value.key == "B"
+    assert doc.render() == text
+
+
+def test_unrepresentable_values_name_the_key_and_not_the_value() -> None:
+    for value in ("#sec\\", "sec#\"'`", "sec\0ret", "sec\ud800", "secret\r'\"`\n"):
+        with pytest.raises(UnrepresentableValue) as caught:
+            format_assignment("MY_KEY", value)
+        assert caught.value.key == "MY_KEY"
+        assert str(caught.value).startswith("MY_KEY: ")
+        assert "sec" not in str(caught.value)
+    with pytest.raises(UnrepresentableValue):
+        format_assignment("BAD KEY", "x")
+    with pytest.raises(UnrepresentableValue):
+        format_assignment("__proto__", "x")
+
+
+def test_leading_space_with_trailing_backslash_uses_a_self_default(next_env: NextEnv) -> None:
+    line = format_assignment("WIN_PATH", " C:\\dir\\")
+    assert line == "WIN_PATH=${WIN_PATH:- }C:\\dir\\"
+    theirs, _ = next_env.read(line + "\n")
+    assert theirs == {"WIN_PATH": " C:\\dir\\"}
+    with pytest.raises(UnrepresentableValue):
+        format_assignment("WIN-PATH", " C:\\dir\\")
+
+
+def test_repr_shows_no_values() -> None:
+    assert "hunter2" not in repr(EnvDocument.parse("PASSWORD=hunter2\n"))
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def test_load_missing_file_is_empty(tmp_path: Path) -> None:
+    doc = load_env_file(tmp_path / ".env.production")
+    assert doc.render() == ""
+    assert doc.values() == {}
+
+
+def test_write_makes_0600_over_a_0644_file(tmp_path: Path) -> None:
+    path = tmp_path / ".env.production"
+    path.write_text("A=1\n")
+    path.chmod(0o644)
+    doc = load_env_file(path)
+    doc.set("B", "2")
+    write_env_file(path, doc)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == "A=1\nB=2\n"
+    assert sorted(os.listdir(tmp_path)) == [".env.production"]
+
+
+def test_write_atomic_honours_the_mode_past_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        atomic.write_atomic(tmp_path / "public.txt", "x", mode=0o644)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "public.txt").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("failing", ["replace", "fsync", "write"])
+def test_failed_write_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    path = tmp_path / ".env.production"
+    path.write_text("A=old\n")
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, failing, boom)
+    doc = EnvDocument.parse("A=new\n")
+    with pytest.raises(OSError, match="disk full"):
+        write_env_file(path, doc)
+    monkeypatch.undo()
+    assert path.read_text() == "A=old\n"
+    assert sorted(os.listdir(tmp_path)) == [".env.production"]
+
+
+def test_write_does_not_follow_a_symlink(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("untouched")
+    link = tmp_path / ".env.production"
+    link.symlink_to(elsewhere)
+    write_env_file(link, EnvDocument.parse("A=1\n"))
+    assert not link.is_symlink()
+    assert elsewhere.read_text() == "untouched"
+    assert link.read_text() == "A=1\n"

@@ -1,0 +1,398 @@
+"""The Textual wizard, driven by Pilot at 80x24: the walk, its dialogs, its failures.
+
+Helpers and fixtures are in tuikit.py; the screens' snapshots in test_tui_snapshots.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Select
+
+from providers.errors import NetworkError
+from screens.app import WizardApp
+from screens.modals import CheckFailedModal, ResumeModal, SkipModal
+from screens.sidebar import Sidebar
+from tests.tuikit import (  # noqa: F401  (the *_fixture names register fixtures)
+    JWT_SECRET,
+    NEXTAUTH_SECRET,
+    SERVICE_STEPS,
+    TITLES,
+    TOKEN,
+    URL,
+    field_input,
+    files_under,
+    fill_prerequisites,
+    fixed_local_checks_fixture,
+    nav,
+    no_retries_fixture,
+    open_session,
+    page,
+    preskip,
+    project_fixture,
+    ready_to_apply,
+    row,
+    run,
+    seeded_fixture,
+    settle,
+    to_review,
+    walk_to_review,
+)
+
+# -- the walk -------------------------------------------------------------------------------
+
+
+def test_first_frame_lists_every_step_with_its_status(project: Path) -> None:
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        assert app.wizard is not None
+        items = app.wizard.query_one(Sidebar).items
+        titles = [i.title_text for i in items[: len(TITLES)]]
+        assert titles == list(TITLES)
+        assert nav(app, "prerequisites").text == "▶ Prerequisites"
+        assert nav(app, "redis").text == "· Redis"
+        assert app.focused is field_input(app, "NEXTAUTH_URL")
+
+    run(open_session(project), script)
+
+
+def test_validation_error_is_shown_and_blocks_until_fixed(project: Path) -> None:
+    session = open_session(project)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press(*"not-a-url", "tab")
+        await pilot.pause()
+        assert row(app, "NEXTAUTH_URL").has_error
+        error = row(app, "NEXTAUTH_URL").query_one(".field-error")
+        assert "must be a URL" in str(error.render())
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert page(app) == "prerequisites"  # refused: still here
+        await fill_prerequisites(app, pilot)
+        assert page(app) == "database"
+        assert nav(app, "prerequisites").text == "✓ Prerequisites"
+        assert nav(app, "database").text == "▶ Database"
+
+    run(session, script)
+    assert session.status("prerequisites") == "done"
+    assert session.value("NEXTAUTH_URL") == URL
+
+
+def test_skip_records_the_reason_and_moves_on(project: Path) -> None:
+    session = open_session(project)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await fill_prerequisites(app, pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SkipModal)
+        await pilot.press(*"no db yet", "enter")
+        await settle(pilot)
+        assert page(app) == "redis"
+        assert nav(app, "database").text == "\u2013 Database"
+        await pilot.press("escape")  # back to the skipped step: it says so
+        await settle(pilot)
+        assert page(app) == "database"
+
+    run(session, script)
+    assert session.status("database") == "skipped"
+    assert session.skip_reason("database") == "no db yet"
+
+
+def test_failed_live_check_offers_edit_continue_or_skip(
+    project: Path, monkeypatch: pytest.MonkeyPatch, no_retries: None
+) -> None:
+    session = preskip(open_session(project), "database")
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+
+        async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+            await pilot.press("enter")  # resume
+            await fill_prerequisites(app, pilot)
+            assert page(app) == "redis"
+            field_input(app, "UPSTASH_REDIS_REST_URL").value = f"http://127.0.0.1:{port}"
+            field_input(app, "UPSTASH_REDIS_REST_TOKEN").value = TOKEN
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert isinstance(app.screen, CheckFailedModal)
+            assert "Upstash" in app.screen.message
+            assert TOKEN not in app.screen.message
+            await pilot.press("escape")  # edit values
+            await pilot.pause()
+            assert page(app) == "redis"
+            assert nav(app, "redis").text == "▶ Redis"
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert isinstance(app.screen, CheckFailedModal)
+            app.screen.query_one("#skip").press()
+            await pilot.pause()
+            assert isinstance(app.screen, SkipModal)
+            await pilot.press(*"down", "enter")
+            await settle(pilot)
+            assert page(app) == "storage"
+            assert nav(app, "redis").text == "\u2013 Redis"
+
+        run(session, script)
+    assert session.skip_reason("redis") == "down"
+
+
+def test_a_crashing_check_never_takes_the_app_down(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = preskip(open_session(project), "database")
+    calls: list[str] = []
+
+    async def broken(step_id: str) -> object:
+        calls.append(step_id)
+        if len(calls) == 1:
+            raise RuntimeError("secret=hunter2 leaked in a bug")
+        raise NetworkError("Upstash", "cannot connect", key="UPSTASH_REDIS_REST_URL")
+
+    monkeypatch.setattr(session, "check_step", broken)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")  # resume
+        await fill_prerequisites(app, pilot)
+        field_input(app, "UPSTASH_REDIS_REST_URL").value = "https://x.upstash.io"
+        field_input(app, "UPSTASH_REDIS_REST_TOKEN").value = TOKEN
+        await pilot.press("ctrl+t")  # check only
+        await settle(pilot)
+        result = str(app.screen.query_one("#check-result").render())
+        assert "stopped unexpectedly (RuntimeError)" in result
+        assert "hunter2" not in result
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert "Upstash (UPSTASH_REDIS_REST_URL): cannot connect" in str(
+            app.screen.query_one("#check-result").render()
+        )
+        assert nav(app, "redis").text == "▶ Redis"
+        assert app.is_running
+
+    run(session, script)
+    assert calls == ["redis", "redis"]
+
+
+def test_quit_saves_and_resume_lands_on_the_step_with_answers(project: Path) -> None:
+    first = preskip(open_session(project), "database", "redis")
+
+    async def walk(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")  # resume: at the prerequisites
+        await fill_prerequisites(app, pilot)
+        assert page(app) == "storage"
+        app.screen.query_one("#field-storage", Select).focus()
+        await pilot.press("enter", "down", "enter")  # s3 -> r2
+        await settle(pilot)
+        field_input(app, "CLOUDFLARE_ACCOUNT_ID").value = "abc123"
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+
+    app = run(first, walk)
+    assert app.return_value == 0
+    state = project / ".dream-pixel" / "state-production.json"
+    assert "abc123" in state.read_text()
+
+    again = open_session(project)
+
+    async def resume(app: WizardApp, pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, ResumeModal)
+        await pilot.press("enter")  # Resume
+        await settle(pilot)
+        assert page(app) == "storage"
+        assert app.screen.query_one("#field-storage", Select).value == "r2"
+        assert field_input(app, "CLOUDFLARE_ACCOUNT_ID").value == "abc123"
+        assert nav(app, "database").text == "\u2013 Database"
+        assert nav(app, "prerequisites").text == "✓ Prerequisites"
+
+    run(again, resume)
+
+
+def test_start_over_resets_progress(project: Path) -> None:
+    first = open_session(project)
+    first.mark_done("prerequisites")
+    first.mark_skipped("database", "later")
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, ResumeModal)
+        await pilot.press("s")
+        await settle(pilot)
+        assert page(app) == "prerequisites"
+        assert nav(app, "database").text == "· Database"
+
+    session = open_session(project)
+    run(session, script)
+    assert not session.has_progress()
+
+
+def test_dry_run_ends_at_the_review_having_written_nothing(project: Path, home: Path) -> None:
+    session = preskip(open_session(project, dry_run=True))
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        assert app.wizard is not None
+        assert "DRY RUN" in str(app.wizard.query_one("#dry-run-banner").render())
+        await walk_to_review(app, pilot)
+        plan = "\n".join(str(w.render()) for w in app.screen.query("#plan Static"))
+        assert "NEXTAUTH_URL" in plan and "add" in plan
+        assert "Finish" in str(app.screen.query_one("#btn-next").render())
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+
+    app = run(session, script, dry_run=True)
+    assert app.return_value == 0
+    assert files_under(project) == {"package.json"}
+    assert files_under(home) == set()
+
+
+def test_review_confirm_apply_and_done(seeded: Path) -> None:
+    session = preskip(open_session(seeded))
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await walk_to_review(app, pilot)
+        plan = "\n".join(str(w.render()) for w in app.screen.query("#plan Static"))
+        assert "NEXTAUTH_URL" in plan
+        assert NEXTAUTH_SECRET not in plan  # masked: "•••• (64 chars)"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press("enter")  # confirm: Apply
+        await settle(pilot)
+        assert page(app) == "apply"
+        rows = str(app.screen.query_one("#apply-env-file").render())
+        assert "✓ Env file" in rows
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert page(app) == "done"
+        assert nav(app, "apply").text == "✓ Apply"
+
+    run(session, script)
+    text = (seeded / ".env.production").read_text()
+    assert f"NEXTAUTH_URL={URL}" in text and f"JWT_SECRET={JWT_SECRET}" in text
+    assert (seeded / ".env.production").stat().st_mode & 0o777 == 0o600
+    assert session.status("env-file") == "done"
+
+
+def test_apply_failure_shows_the_message_and_retries(
+    seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = ready_to_apply(seeded)
+    real_apply = session.apply
+    attempts: list[list[str]] = []
+
+    async def flaky(step_ids: Any = None, **kw: Any) -> Any:
+        attempts.append(list(step_ids))
+        if len(attempts) == 1:
+            from wizard.engine import RunResult
+
+            kw["on_step"]("env-file", "failed", "Env file: disk full — free some space")
+            return RunResult(failures={"env-file": "Env file: disk full — free some space"})
+        return await real_apply(step_ids, **kw)
+
+    monkeypatch.setattr(session, "apply", flaky)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await to_review(app, pilot)
+        await pilot.press("ctrl+n", "enter")
+        await settle(pilot)
+        assert "disk full" in str(app.screen.query_one("#apply-env-file").render())
+        assert app.screen.query_one("#btn-check").display  # Retry
+        assert app.exit_code == 1
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert "✓ Env file" in str(app.screen.query_one("#apply-env-file").render())
+        assert app.exit_code == 0
+
+    run(session, script)
+    assert len(attempts) == 2
+    assert (seeded / ".env.production").is_file()
+
+
+class _Site(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"status":"ok"}'
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_done_verifies_the_site_on_demand(project: Path, site: str) -> None:
+    session = open_session(project)
+    session.set_value("NEXTAUTH_URL", site)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        assert app.wizard is not None
+        await app.wizard.goto("done")
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        results = str(app.screen.query_one("#verify-results").render())
+        assert "Health endpoint" in results
+        status = str(app.screen.query_one("#check-result").render())
+        assert "127.0.0.1" in status
+
+    run(session, script)
+
+
+def test_help_and_stray_keys_never_crash(project: Path) -> None:
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        app.set_focus(None)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpModal"
+        await pilot.press("escape")
+        await pilot.pause()
+        for key in ("f2", "ctrl+x", "ctrl+g", "ctrl+r", "ctrl+t", "pageup", "end", "escape", "tab"):
+            await pilot.press(key)
+        await pilot.press("f1", "escape")
+        await pilot.pause()
+        assert app.is_running
+        assert page(app) == "prerequisites"
+
+    run(open_session(project), script)
+
+
+def test_secrets_are_masked_revealable_and_generated(seeded: Path) -> None:
+    session = preskip(open_session(seeded), *SERVICE_STEPS)
+    session.mark_done("prerequisites")
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")  # resume: the first step still to do
+        await settle(pilot)
+        assert page(app) == "secrets"
+        field = field_input(app, "NEXTAUTH_SECRET")
+        assert field.password and field.value == NEXTAUTH_SECRET  # loaded from the env file
+        visible = NEXTAUTH_SECRET[:24]  # the field is narrower than the value
+        assert visible not in app.export_screenshot()
+        field.focus()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not field.password
+        assert visible in app.export_screenshot()  # shown on request only
+        await pilot.press("ctrl+r", "ctrl+g")
+        await pilot.pause()
+        assert field.password
+        assert len(field.value) == 64 and field.value != NEXTAUTH_SECRET
+
+    run(session, script)
+    new = session.value("NEXTAUTH_SECRET")
+    assert new is not None and new != NEXTAUTH_SECRET and len(new) == 64

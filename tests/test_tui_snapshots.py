@@ -1,0 +1,174 @@
+"""Snapshots of every screen of the Textual wizard at 80x24 and 120x40.
+
+``pytest tests/test_tui_snapshots.py --snapshot-update`` rewrites them after a deliberate
+change (look at the SVGs before committing them). Each snapshot also asserts that no
+secret typed or loaded appears in the rendered screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from providers.errors import NetworkError
+from screens.app import WizardApp
+from tests.tuikit import (  # noqa: F401  (the *_fixture names register fixtures)
+    JWT_SECRET,
+    NEXTAUTH_SECRET,
+    TOKEN,
+    field_input,
+    fixed_local_checks_fixture,
+    open_session,
+    project_fixture,
+    ready_to_apply,
+    seeded_fixture,
+    settle,
+    to_review,
+)
+from wizard.engine import Session
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+Script = Callable[[WizardApp, Pilot[Any]], Awaitable[None]]
+
+
+def snapshot(
+    snap_compare: Any,
+    session: Session,
+    size: tuple[int, int],
+    script: Script | None = None,
+    *,
+    dry_run: bool = False,
+    secrets: tuple[str, ...] = (),
+) -> bool:
+    app = WizardApp(session, dry_run=dry_run)
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        if script is not None:
+            await script(app, pilot)
+            await settle(pilot)
+        for screen in app.screen_stack:
+            for widget in screen.query(Input):
+                widget.cursor_blink = False
+        app.clear_notifications()
+        await pilot.pause()
+        svg = app.export_screenshot()
+        for secret in (NEXTAUTH_SECRET, JWT_SECRET, TOKEN, *secrets):
+            assert secret not in svg
+
+    return bool(snap_compare(app, terminal_size=size, run_before=before))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_validation_error(snap_compare: Any, project: Path, size: tuple[int, int]) -> None:
+    async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+        field_input(app, "NEXTAUTH_URL").value = "http://example.com/path"
+        await pilot.press("ctrl+n")
+
+    assert snapshot(snap_compare, open_session(project), size, script)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_step_with_secret(snap_compare: Any, seeded: Path, size: tuple[int, int]) -> None:
+    session = open_session(seeded)
+    session.mark_done("prerequisites")
+    session.mark_skipped("database", "later")
+
+    async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")  # resume at Redis
+        await settle(pilot)
+        field_input(app, "UPSTASH_REDIS_REST_URL").value = "https://eu1-dreampixel.upstash.io"
+        token = field_input(app, "UPSTASH_REDIS_REST_TOKEN")
+        token.focus()
+        await pilot.pause()
+        token.value = TOKEN[:-1]
+        await pilot.press("end", TOKEN[-1])  # the last character typed, as a user would
+        assert token.value == TOKEN
+
+    assert snapshot(snap_compare, session, size, script)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_skip_modal(snap_compare: Any, project: Path, size: tuple[int, int]) -> None:
+    session = open_session(project)
+    session.mark_done("prerequisites")
+
+    async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        app.screen.query_one("#skip-reason", Input).value = "using Neon later"
+
+    assert snapshot(snap_compare, session, size, script)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_check_failed(
+    snap_compare: Any, project: Path, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = open_session(project)
+    session.mark_done("prerequisites")
+    session.mark_skipped("database", "later")
+
+    async def refused(step_id: str) -> object:
+        raise NetworkError(
+            "Upstash", "cannot connect (connection refused)", key="UPSTASH_REDIS_REST_URL",
+            hint="check the REST URL in the Upstash console",
+        )  # fmt: skip
+
+    monkeypatch.setattr(session, "check_step", refused)
+
+    async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        field_input(app, "UPSTASH_REDIS_REST_URL").value = "https://eu1-dreampixel.upstash.io"
+        field_input(app, "UPSTASH_REDIS_REST_TOKEN").value = TOKEN
+        await pilot.press("ctrl+n")
+
+    assert snapshot(snap_compare, session, size, script)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_resume(snap_compare: Any, project: Path, size: tuple[int, int]) -> None:
+    session = open_session(project)
+    session.mark_done("prerequisites")
+    session.mark_skipped("database", "later")
+    assert snapshot(snap_compare, session, size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_help(snap_compare: Any, project: Path, size: tuple[int, int]) -> None:
+    async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("f1")
+
+    assert snapshot(snap_compare, open_session(project), size, script)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_review_dry_run(snap_compare: Any, seeded: Path, size: tuple[int, int]) -> None:
+    session = ready_to_apply(seeded, dry_run=True)
+    assert snapshot(snap_compare, session, size, to_review, dry_run=True)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_apply(snap_compare: Any, seeded: Path, size: tuple[int, int]) -> None:
+    async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+        await to_review(app, pilot)
+        await pilot.press("ctrl+n", "enter")
+
+    assert snapshot(snap_compare, ready_to_apply(seeded), size, script)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_done(snap_compare: Any, seeded: Path, size: tuple[int, int]) -> None:
+    async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("escape")  # resume
+        assert app.wizard is not None
+        await app.wizard.goto("done")
+
+    assert snapshot(snap_compare, ready_to_apply(seeded), size, script)

@@ -1,0 +1,317 @@
+"""The command line: the contract in design.md.
+
+``dream-pixel-setup`` alone opens the Textual wizard (``--plain``: questionary);
+``plan``/``apply``/``status``/``reset``/``verify`` run without a UI. Expected failures
+print one line per problem on stderr and exit 1; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from providers.errors import ProviderError
+from wizard import __version__
+from wizard.errors import SetupError, UsageError, ValidationFailed
+
+SUBCOMMANDS = ("plan", "apply", "status", "reset", "verify")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # Bad usage is exit 1 under the contract (argparse would say 2).
+        self.exit(1, f"{self.prog}: {message} (see --help)\n")
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    d = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=d,
+        metavar="DIR",
+        help="the Dream Pixel checkout (default: .)",
+    )
+    parser.add_argument(
+        "--environment",
+        choices=("production", "preview", "development"),
+        default=d,
+        help="which .env.<environment> and Vercel target (default: production)",
+    )
+
+
+def _inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env-file", type=Path, metavar="FILE", help="read app values from FILE")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="an app value (repeatable)"
+    )
+    parser.add_argument("--only", metavar="STEP,...", help="run only these steps")
+    parser.add_argument("--skip", metavar="STEP,...", help="skip these steps")
+    parser.add_argument(
+        "--github-environment",
+        metavar="NAME",
+        help="store GitHub secrets in this Actions environment",
+    )
+    parser.add_argument(
+        "--rotate",
+        metavar="KEY,...",
+        help="regenerate these generated secrets (NEXTAUTH_SECRET, JWT_SECRET)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="also list unchanged entries")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dream-pixel-setup",
+        description="Configure Dream Pixel's services, secrets, .env file, Vercel and GitHub. "
+        "With no command, opens the interactive wizard.",
+    )
+    parser.add_argument("--version", action="version", version=f"dream-pixel-setup {__version__}")
+    _common(parser, suppress=False)
+    parser.add_argument(
+        "--dry-run", action="store_true", help="preview every change, change nothing"
+    )
+    parser.add_argument(
+        "--plain", action="store_true", help="line-by-line prompts instead of the full-screen app"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("plan", help="show every change apply would make (a dry run)")
+    _common(p, suppress=True)
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 with no changes, 2 with changes pending",
+    )
+    _inputs(p)
+
+    p = sub.add_parser(
+        "apply", help="provision, write .env.<environment>, push to Vercel and GitHub"
+    )
+    _common(p, suppress=True)
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="same as plan")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _inputs(p)
+
+    p = sub.add_parser("status", help="which steps are done, pending, failed or skipped")
+    _common(p, suppress=True)
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    p = sub.add_parser("reset", help="forget progress and stored operator credentials")
+    _common(p, suppress=True)
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    from wizard import cli_verify
+
+    p = sub.add_parser("verify", help="run the post-deployment checklist against the live site")
+    _common(p, suppress=True)
+    cli_verify.configure_parser(p)
+    return parser
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(line.rstrip() + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.project_dir = args.project_dir or Path.cwd()
+    args.environment = args.environment or "production"
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        _err("interrupted: finished steps are saved; run again to continue")
+        return 130
+    except ValidationFailed as exc:
+        for problem in exc.problems:
+            _err(f"error: {problem}")
+        _err("nothing was written or sent")
+        return 1
+    except (SetupError, ProviderError) as exc:
+        _err(f"error: {exc}")
+        return 1
+    except OSError as exc:
+        _err(f"error: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})")
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from wizard.engine import Inputs, Session, parse_set, parse_step_list
+
+    command = args.command
+    if command == "verify":
+        return _verify(args)
+    if command == "status":
+        return _status(args)
+    if command == "reset":
+        return _reset(args)
+
+    inputs = Inputs()
+    if command in ("plan", "apply"):
+        inputs = Inputs(
+            sets=parse_set(args.set),
+            env_file=args.env_file,
+            only=parse_step_list(args.only, "--only") or None,
+            skip=parse_step_list(args.skip, "--skip"),
+            rotate=[k.strip() for k in (args.rotate or "").split(",") if k.strip()],
+        )
+        bad = [k for k in inputs.rotate if k not in ("NEXTAUTH_SECRET", "JWT_SECRET")]
+        if bad:
+            raise UsageError(
+                "--rotate: only NEXTAUTH_SECRET and JWT_SECRET can be rotated, "
+                f"not {', '.join(bad)}"
+            )
+        if args.github_environment:
+            inputs.sets["github_environment"] = args.github_environment
+    dry_run = bool(getattr(args, "dry_run", False)) or command == "plan"
+    session = Session.open(args.project_dir, args.environment, inputs=inputs, dry_run=dry_run)
+
+    if command is None:
+        session.load_keyring_credentials()
+        if args.plain:
+            from wizard.plain import run_plain
+
+            return run_plain(session, dry_run=dry_run)
+        from screens.app import run_app
+
+        return run_app(session, dry_run=dry_run)
+    return _plan_or_apply(args, session, dry_run=dry_run)
+
+
+def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) -> int:
+    from wizard.engine import Session
+    from wizard.output import dump_json, render_changes, use_color
+
+    assert isinstance(session, Session)
+    as_json = bool(args.json)
+    color = use_color(sys.stdout)
+    if not dry_run and not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("apply: pass --yes to apply without a prompt (or run `plan` first)")
+        preview = asyncio.run(session.plan())
+        _print_notices(preview.notices)
+        if preview.failures:
+            return _report_failures(preview.failures)
+        print(f"Changes for {session.environment}:")
+        print(render_changes(preview.changes, verbose=args.verbose, color=color))
+        if not preview.pending_changes:
+            print("Nothing to apply.")
+            return 0
+        answer = input("Apply these changes? Only 'yes' is accepted: ")
+        if answer.strip() != "yes":
+            _err("apply cancelled: nothing was changed")
+            return 1
+
+    def progress(step_id: str, status: str, message: str | None) -> None:
+        if not as_json and not dry_run and status in ("done", "failed"):
+            mark = "✓" if status == "done" else "✗"
+            _err(f"{mark} {step_id}")
+
+    result = asyncio.run(session.plan() if dry_run else session.apply(on_step=progress))
+    if as_json:
+        dump_json(
+            {
+                "environment": session.environment,
+                "dry_run": dry_run,
+                "changes": [c.to_json() for c in result.changes],
+                "notices": result.notices,
+                "failures": [{"step": s, "message": m} for s, m in result.failures.items()],
+            }
+        )
+    else:
+        _print_notices(result.notices)
+        title = "Plan" if dry_run else "Applied"
+        print(
+            f"{title} for {session.environment}"
+            f"{' (dry run: nothing was changed)' if dry_run else ''}:"
+        )
+        print(render_changes(result.changes, verbose=args.verbose, color=color))
+    if result.failures:
+        return _report_failures(result.failures)
+    if dry_run and getattr(args, "detailed_exitcode", False):
+        return 2 if result.pending_changes else 0
+    return 0
+
+
+def _print_notices(notices: list[str]) -> None:
+    for notice in dict.fromkeys(notices):
+        _err(f"note: {notice}")
+
+
+def _report_failures(failures: dict[str, str]) -> int:
+    for step_id, message in failures.items():
+        _err(f"error: [{step_id}] {message}")
+    return 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from wizard.catalogue import STEPS
+    from wizard.output import dump_json
+    from wizard.state import load_state
+
+    state = load_state(args.project_dir.resolve(), args.environment)
+    rows = []
+    for s in STEPS:
+        st = state.steps.get(s.id)
+        rows.append(
+            {
+                "id": s.id,
+                "status": st.status if st else "pending",
+                "reason": st.reason if st else None,
+            }
+        )
+    if args.json:
+        dump_json(
+            {
+                "environment": args.environment,
+                "steps": [{"id": r["id"], "status": r["status"]} for r in rows],
+            }
+        )
+        return 0
+    marks = {"done": "✓", "pending": "·", "failed": "✗", "skipped": "–"}
+    print(f"Progress for {args.environment}:")
+    for s, r in zip(STEPS, rows, strict=True):
+        line = f"  {marks.get(str(r['status']), '?')} {s.title:<14} {r['status']}"
+        if r["reason"]:
+            line += f"  ({r['reason']})"
+        print(line)
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from wizard.engine import Session
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("reset: pass --yes to reset without a prompt")
+        answer = input(f"Forget all progress for {args.environment} and stored credentials? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            _err("reset cancelled")
+            return 1
+    session = Session.open(args.project_dir, args.environment)
+    session.reset()
+    print(f"Progress for {args.environment} forgotten. .env.{args.environment} was left as it is.")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from wizard import cli_verify
+    from wizard.envfile import load_env_file
+    from wizard.state import load_state
+
+    project_dir = args.project_dir.resolve()
+    doc = load_env_file(project_dir / f".env.{args.environment}")
+    state = load_state(project_dir, args.environment)
+    cf = state.steps.get("cloudflare")
+    return cli_verify.run(
+        args,
+        default_url=doc.get("NEXTAUTH_URL"),
+        expect_cloudflare=bool(cf and cf.status == "done"),
+    )

@@ -1,0 +1,608 @@
+"""The plan/apply engine both front ends drive.
+
+A ``Session`` resolves one environment's values (``--set``, ``--env-file``, the
+existing ``.env.<environment>``, generation, defaults; operator credentials from the
+environment or keyring), validates them offline, and runs the steps: live checks for
+every selected step side by side first, then each step in the guide's order (the two
+pushes together). A dry run writes nothing anywhere and sends no mutating request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import importlib
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from providers.errors import ProviderError
+from wizard.catalogue import STEP_IDS, Catalogue, Field, Step, load_catalogue
+from wizard.changes import Change
+from wizard.context import ProgressFn, StepContext
+from wizard.credentials import CredentialStore
+from wizard.envfile import EnvDocument, UnrepresentableValue, format_assignment, load_env_file
+from wizard.errors import SetupError, UsageError, ValidationFailed
+from wizard.generate import new_secret
+from wizard.state import State, load_digest_key, load_state, save_state, state_path
+from wizard.validators import ValidationContext, env_key
+from wizard.values import ValueStore
+
+ENVIRONMENTS = ("production", "preview", "development")
+# These run every time: they compare with what is there and send only differences.
+ALWAYS_RUN = frozenset({"env-file", "vercel", "github"})
+StepCallback = Callable[[str, str, str | None], None]  # step id, status, message
+
+
+@dataclass
+class Inputs:
+    sets: dict[str, str] = field(default_factory=dict)
+    env_file: Path | None = None
+    only: list[str] | None = None
+    skip: list[str] = field(default_factory=list)
+    rotate: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StepReport:
+    notices: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    changes: list[Change] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def pending_changes(self) -> bool:
+        return any(c.mutating for c in self.changes)
+
+
+def parse_set(items: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set {key!r} has no '=': use --set KEY=VALUE")
+        if err := env_key(key):
+            raise UsageError(f"--set: {key!r} {err}")
+        out[key] = value
+    return out
+
+
+def parse_step_list(text: str | None, option: str) -> list[str]:
+    if not text:
+        return []
+    ids = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in ids if s not in STEP_IDS]
+    if bad:
+        raise UsageError(f"{option}: unknown step {', '.join(bad)} (steps: {', '.join(STEP_IDS)})")
+    return ids
+
+
+def step_module(step_id: str) -> ModuleType:
+    # Imported on first use, so boto3/httpx clients never load on the TUI's start path.
+    return importlib.import_module("wizard.steps." + step_id.replace("-", "_"))
+
+
+class Session:
+    def __init__(
+        self,
+        project_dir: Path,
+        environment: str,
+        *,
+        catalogue: Catalogue,
+        state: State,
+        document: EnvDocument,
+        values: ValueStore,
+        credentials: CredentialStore,
+        env: Mapping[str, str],
+        inputs: Inputs,
+        dry_run: bool,
+    ) -> None:
+        self.project_dir = project_dir
+        self.environment = environment
+        self.catalogue = catalogue
+        self.state = state
+        self.document = document
+        self.values = values
+        self.credentials = credentials
+        self.env = env
+        self.inputs = inputs
+        self.dry_run = dry_run
+        self.notices: list[str] = []
+        self._digest_key: bytes | None = None
+
+    # -- opening -------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        project_dir: Path,
+        environment: str = "production",
+        *,
+        inputs: Inputs | None = None,
+        env: Mapping[str, str] | None = None,
+        dry_run: bool = False,
+        credentials: CredentialStore | None = None,
+    ) -> Session:
+        import os
+
+        if environment not in ENVIRONMENTS:
+            raise UsageError(f"--environment must be one of {', '.join(ENVIRONMENTS)}")
+        project_dir = project_dir.resolve()
+        if not project_dir.is_dir():
+            raise UsageError(f"--project-dir {project_dir} is not a folder")
+        inputs = inputs or Inputs()
+        env = dict(os.environ if env is None else env)
+        catalogue = load_catalogue(project_dir)
+        state = load_state(project_dir, environment)
+        document = load_env_file(project_dir / f".env.{environment}")
+        session = cls(
+            project_dir,
+            environment,
+            catalogue=catalogue,
+            state=state,
+            document=document,
+            values=ValueStore(),
+            credentials=credentials or CredentialStore(env),
+            env=env,
+            inputs=inputs,
+            dry_run=dry_run,
+        )
+        if credentials is None:
+            session.credentials.notify = session.notices.append
+        session._resolve()
+        return session
+
+    def _resolve(self) -> None:
+        vs, cat = self.values, self.catalogue
+        # Lowest precedence first: each later source overrides.
+        for key, value in self.document.values().items():
+            vs.set_app(key, value, "existing")
+        if self.inputs.env_file is not None:
+            for key, value in read_input_env_file(self.inputs.env_file).items():
+                vs.set_app(key, value, "env-file")
+        vs.choices.update(self.state.choices)
+        for key, value in self.inputs.sets.items():
+            f = cat.field(key)
+            if f is None:
+                cat.add_unknown([key])
+                vs.set_app(key, value, "set")
+            elif f.kind == "app":
+                vs.set_app(key, value, "set")
+            elif f.kind == "choice":
+                vs.choices[key] = value
+            elif f.secret:
+                raise UsageError(
+                    f"--set {key}: operator credentials never go on the command line (other "
+                    f"users can read it): export {key} in the environment instead"
+                )
+            else:
+                vs.operator[key] = value
+                vs.operator_source[key] = "set"
+        for f in cat.all_fields():
+            if f.kind != "operator" or f.key in vs.operator:
+                continue
+            from_env = self.credentials.from_env(f.env_names or (f.key,))
+            if from_env is not None:
+                vs.operator[f.key], vs.operator_source[f.key] = from_env, "environment"
+            elif not f.secret and f.key in self.state.operator:
+                vs.operator[f.key], vs.operator_source[f.key] = self.state.operator[f.key], "state"
+        for f in cat.app_fields():
+            if f.key in vs.app:
+                continue
+            if f.default is not None:
+                vs.set_app(f.key, f.default, "default")
+        if self.choice("storage") == "r2":
+            if vs.app_source.get("AWS_REGION") == "default":
+                vs.set_app("AWS_REGION", "auto", "default")
+            account = vs.operator.get("CLOUDFLARE_ACCOUNT_ID")
+            if account and "S3_ENDPOINT" not in vs.app:
+                vs.set_app("S3_ENDPOINT", f"https://{account}.r2.cloudflarestorage.com", "derived")
+        if "storage_mode" not in vs.choices and vs.app.get("AWS_ACCESS_KEY_ID"):
+            # App keys given and no explicit choice: use them rather than create new ones.
+            vs.choices["storage_mode"] = "existing"
+        for f in cat.app_fields():
+            if f.source == "generated" and (not vs.app.get(f.key) or f.key in self.inputs.rotate):
+                vs.set_app(f.key, new_secret(), "generated")
+
+    def load_keyring_credentials(self) -> None:
+        """Fill operator secrets not in the environment from the keyring (TUI/plain)."""
+        for f in self.catalogue.all_fields():
+            if f.kind == "operator" and f.secret and f.key not in self.values.operator:
+                value = self.credentials.get(self._account(f.key))
+                if value:
+                    self.values.operator[f.key] = value
+                    self.values.operator_source[f.key] = "keyring"
+
+    def _account(self, key: str) -> str:
+        return key
+
+    # -- reading -------------------------------------------------------------
+    def steps(self) -> tuple[Step, ...]:
+        return self.catalogue.steps
+
+    def status(self, step_id: str) -> str:
+        st = self.state.steps.get(step_id)
+        return st.status if st else "pending"
+
+    def skip_reason(self, step_id: str) -> str | None:
+        st = self.state.steps.get(step_id)
+        return st.reason if st and st.status in ("skipped", "failed") else None
+
+    def has_progress(self) -> bool:
+        return self.state.has_progress
+
+    def first_unfinished(self) -> str | None:
+        for s in self.catalogue.steps:
+            if self.status(s.id) not in ("done", "skipped"):
+                return s.id
+        return None
+
+    def choice(self, key: str) -> str | None:
+        if key in self.values.choices:
+            return self.values.choices[key]
+        f = self.catalogue.field(key)
+        return f.default if f else None
+
+    def value(self, key: str) -> str | None:
+        f = self.catalogue.field(key)
+        if f is not None and f.kind == "choice":
+            return self.choice(key)
+        return self.values.get(key)
+
+    def visible_fields(self, step_id: str) -> list[Field]:
+        from wizard.catalogue import step as get_step
+
+        return [f for f in get_step(step_id).fields if self._visible(f)]
+
+    def _visible(self, f: Field) -> bool:
+        if f.when is None:
+            return True
+        return self.choice(f.when[0]) == f.when[1]
+
+    def is_secret(self, key: str) -> bool:
+        return self.catalogue.is_secret(key)
+
+    # -- editing (front ends) ------------------------------------------------
+    def validate_value(self, key: str, value: str) -> str | None:
+        f = self.catalogue.field(key)
+        if f is None:
+            return env_key(key)
+        if value == "":
+            if f.required and f.source == "user" and self._visible(f):
+                return "is required"
+            return None
+        ctx = ValidationContext(self.environment)
+        if f.validator is not None and (err := f.validator(value, ctx)):
+            return err
+        if f.kind == "app":
+            try:
+                format_assignment(key, value)
+            except UnrepresentableValue as exc:
+                return exc.reason
+        return None
+
+    def set_value(self, key: str, value: str) -> None:
+        f = self.catalogue.field(key)
+        if f is None or f.kind == "app":
+            if f is None:
+                self.catalogue.add_unknown([key])
+            if value == "":
+                self.values.app.pop(key, None)
+            else:
+                self.values.set_app(key, value, "set")
+        elif f.kind == "choice":
+            self.values.choices[key] = value
+        else:
+            if value == "":
+                self.values.operator.pop(key, None)
+            else:
+                self.values.operator[key] = value
+                self.values.operator_source[key] = "prompt"
+
+    def generate(self, key: str) -> str:
+        value = new_secret()
+        self.values.set_app(key, value, "generated")
+        return value
+
+    def mark_skipped(self, step_id: str, reason: str) -> None:
+        self.state.mark(step_id, "skipped", reason=reason)
+        self.save()
+
+    def mark_done(self, step_id: str) -> None:
+        self.state.mark(step_id, "done")
+        self.save()
+
+    # -- validation ----------------------------------------------------------
+    def selection(self, step_ids: Iterable[str] | None = None) -> list[str]:
+        if step_ids is not None:
+            wanted = set(step_ids)
+            return [s for s in STEP_IDS if s in wanted]
+        only = set(self.inputs.only) if self.inputs.only else set(STEP_IDS)
+        return [s for s in STEP_IDS if s in only and s not in self.inputs.skip]
+
+    def problems(self, step_ids: Iterable[str] | None = None) -> list[str]:
+        selected = self.selection(step_ids)
+        problems: list[str] = []
+        seen: set[str] = set()
+        # Every app value is checked, selected step or not: all of them get written.
+        given = [
+            *self.values.app.items(),
+            *self.values.operator.items(),
+            *self.values.choices.items(),
+        ]
+        for key, given_value in given:
+            seen.add(key)
+            if err := self.validate_value(key, given_value):
+                problems.append(f"{key}: {err}")
+        for step_id in selected:
+            for f in self.visible_fields(step_id):
+                if f.key in seen:
+                    continue
+                seen.add(f.key)
+                value = self.value(f.key)
+                if value:
+                    if err := self.validate_value(f.key, value):
+                        problems.append(f"{f.key}: {err}")
+                elif f.required and not self._produced_by_step(f):
+                    problems.append(f"{f.key}: missing — {self._how_to_supply(f)}")
+        problems.extend(self._cross_checks())
+        r2_provision = self.choice("storage") == "r2" and self.choice("storage_mode") == "provision"
+        if r2_provision and "storage" in selected:
+            problems.append(
+                "storage_mode: R2 cannot create app credentials through the S3 API — create "
+                "an R2 API token, then pass AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY with "
+                "--set storage_mode=existing"
+            )
+        return problems
+
+    def _produced_by_step(self, f: Field) -> bool:
+        if f.source in ("generated", "derived"):
+            return True
+        if f.source == "provisioned":
+            if f.key.startswith("AWS_"):
+                return self.choice("storage_mode") == "provision" and self.choice("storage") == "s3"
+            return True
+        return False
+
+    def _how_to_supply(self, f: Field) -> str:
+        if f.kind == "operator":
+            names = " or ".join(f.env_names or (f.key,))
+            return f"set {names} in the environment" + (
+                "" if f.secret else f" or pass --set {f.key}=…"
+            )
+        if f.kind == "choice":
+            return f"pass --set {f.key}=…"
+        return f"pass --set {f.key}=… or add it to .env.{self.environment}"
+
+    def _cross_checks(self) -> list[str]:
+        out: list[str] = []
+        sk = self.values.app.get("STRIPE_SECRET_KEY")
+        pk = self.values.app.get("NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY")
+        if sk and pk and ("_live_" in sk[:8]) != ("_live_" in pk[:8]):
+            out.append(
+                "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: is not the same mode (live/test) as "
+                "STRIPE_SECRET_KEY — copy both from the same Dashboard mode"
+            )
+        return out
+
+    # -- running ---------------------------------------------------------------
+    def digest_key(self) -> bytes:
+        if self._digest_key is None:
+            self._digest_key = load_digest_key(self.project_dir, create=not self.dry_run)
+        return self._digest_key
+
+    def fingerprint(self, step_id: str) -> str:
+        from wizard.catalogue import step as get_step
+
+        inputs: dict[str, Any] = {"environment": self.environment}
+        for f in get_step(step_id).fields:
+            inputs[f.key] = self.value(f.key) if self._visible(f) else None
+        if step_id == "stripe":
+            inputs["NEXTAUTH_URL"] = self.values.app.get("NEXTAUTH_URL")
+        if step_id == "cloudflare":
+            inputs["NEXTAUTH_URL"] = self.values.app.get("NEXTAUTH_URL")
+        blob = json.dumps(inputs, sort_keys=True).encode()
+        return hmac.new(self.digest_key(), blob, hashlib.sha256).hexdigest()[:32]
+
+    def _context(
+        self, step_id: str, *, dry_run: bool, on_progress: ProgressFn | None = None
+    ) -> StepContext:
+        import copy
+
+        stored = self.state.step(step_id).memory
+        memory = stored if not dry_run else copy.deepcopy(stored)
+        return StepContext(
+            step_id=step_id,
+            environment=self.environment,
+            project_dir=self.project_dir,
+            dry_run=dry_run,
+            values=self.values,
+            catalogue=self.catalogue,
+            env=self.env,
+            memory=memory,
+            digest_key=self.digest_key(),
+            on_progress=on_progress,
+            on_provide=None if dry_run else self._persist_provided,
+        )
+
+    def _persist_provided(self, key: str, value: str) -> None:
+        # A secret shown once (webhook secret, access key) must survive a later failure.
+        from wizard.envfile import write_env_file
+
+        self.document.set(key, value)
+        write_env_file(self.project_dir / f".env.{self.environment}", self.document)
+
+    async def check_step(self, step_id: str) -> StepReport:
+        """The live check of one step (the TUI's "Check" button): reads only."""
+        ctx = self._context(step_id, dry_run=True)
+        check = getattr(step_module(step_id), "check", None)
+        if check is not None:
+            await check(ctx)
+        return StepReport(notices=ctx.notices, changes=ctx.changes)
+
+    async def plan(self, step_ids: Iterable[str] | None = None) -> RunResult:
+        return await self._run(step_ids, dry_run=True)
+
+    async def apply(
+        self,
+        step_ids: Iterable[str] | None = None,
+        *,
+        on_progress: ProgressFn | None = None,
+        on_step: StepCallback | None = None,
+    ) -> RunResult:
+        return await self._run(
+            step_ids, dry_run=self.dry_run, on_progress=on_progress, on_step=on_step
+        )
+
+    async def _run(
+        self,
+        step_ids: Iterable[str] | None,
+        *,
+        dry_run: bool,
+        on_progress: ProgressFn | None = None,
+        on_step: StepCallback | None = None,
+    ) -> RunResult:
+        problems = self.problems(step_ids)
+        if problems:
+            raise ValidationFailed(problems)
+        selected = self.selection(step_ids)
+        result = RunResult(notices=list(self.notices))
+        todo: list[str] = []
+        for step_id in selected:
+            if (
+                step_id not in ALWAYS_RUN
+                and self.status(step_id) == "done"
+                and self.state.step(step_id).fingerprint == self.fingerprint(step_id)
+            ):
+                result.changes.append(
+                    Change(step_id, step_id, "unchanged", "done; inputs unchanged", "resource")
+                )
+                continue
+            todo.append(step_id)
+
+        contexts = {s: self._context(s, dry_run=dry_run, on_progress=on_progress) for s in todo}
+        # Live checks of every step first, side by side: nothing is mutated before all pass.
+        checks: list[tuple[str, Awaitable[None]]] = []
+        for step_id in todo:
+            check = getattr(step_module(step_id), "check", None)
+            if check is not None:
+                checks.append((step_id, check(contexts[step_id])))
+        outcomes = await asyncio.gather(*(c for _, c in checks), return_exceptions=True)
+        for (step_id, _), outcome in zip(checks, outcomes, strict=True):
+            if isinstance(outcome, ProviderError | SetupError):
+                result.failures[step_id] = str(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        if result.failures:
+            for step_id, message in result.failures.items():
+                if on_step:
+                    on_step(step_id, "failed", message)
+            return result
+
+        for group in _groups(todo):
+            if on_step:
+                for step_id in group:
+                    on_step(step_id, "running", None)
+            outcomes = await asyncio.gather(
+                *(self._run_step(contexts[s]) for s in group), return_exceptions=True
+            )
+            for step_id, outcome in zip(group, outcomes, strict=True):
+                ctx = contexts[step_id]
+                result.changes.extend(ctx.changes)
+                result.notices.extend(ctx.notices)
+                if isinstance(outcome, ProviderError | SetupError):
+                    result.failures[step_id] = str(outcome)
+                    if not dry_run:
+                        self.state.mark(step_id, "failed", reason=str(outcome))
+                    if on_step:
+                        on_step(step_id, "failed", str(outcome))
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                else:
+                    if not dry_run:
+                        st = self.state.step(step_id)
+                        st.memory = ctx.memory
+                        st.fingerprint = self.fingerprint(step_id)
+                        self.state.mark(step_id, "done")
+                    if on_step:
+                        on_step(step_id, "done", None)
+            if not dry_run:
+                self.save()
+            if result.failures:
+                break  # what finished before stays done; the rerun continues from here
+        return result
+
+    async def _run_step(self, ctx: StepContext) -> None:
+        await step_module(ctx.step_id).run(ctx)
+
+    # -- persistence -----------------------------------------------------------
+    def save(self) -> None:
+        if self.dry_run:
+            return
+        self.state.choices = dict(self.values.choices)
+        for f in self.catalogue.all_fields():
+            if f.kind != "operator":
+                continue
+            value = self.values.operator.get(f.key)
+            if value is None:
+                continue
+            if not f.secret:
+                self.state.operator[f.key] = value
+            elif self.values.operator_source.get(f.key) == "prompt" and self.credentials.store(
+                self._account(f.key), value
+            ):
+                self.values.operator_source[f.key] = "keyring"
+        save_state(self.project_dir, self.state)
+
+    def reset(self) -> None:
+        path = state_path(self.project_dir, self.environment)
+        path.unlink(missing_ok=True)
+        for f in self.catalogue.all_fields():
+            if f.kind == "operator" and f.secret:
+                self.credentials.forget(self._account(f.key))
+        self.state = State(environment=self.environment)
+
+
+def _groups(step_ids: list[str]) -> list[list[str]]:
+    from wizard.catalogue import step as get_step
+
+    groups: list[list[str]] = []
+    last_group: str | None = None
+    for step_id in step_ids:
+        g = get_step(step_id).group
+        if g is not None and g == last_group:
+            groups[-1].append(step_id)
+        else:
+            groups.append([step_id])
+        last_group = g
+    return groups
+
+
+def read_input_env_file(path: Path) -> dict[str, str]:
+    """``--env-file``: plain KEY=VALUE input, read literally (no $ expansion)."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        raise UsageError(f"--env-file {path}: no such file")
+    try:
+        raw = dotenv_values(path, interpolate=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--env-file {path}: cannot read it ({type(exc).__name__})") from None
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if err := env_key(key):
+            raise UsageError(f"--env-file {path}: {key!r} {err}")
+        out[key] = value if value is not None else ""
+    return out

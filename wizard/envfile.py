@@ -1,0 +1,614 @@
+"""The ``.env`` dialect that Next.js reads, byte for byte, and an editor that keeps the user's file.
+
+Next.js loads ``.env.production`` with ``@next/env`` (pinned for the tests in
+``tests/node/package-lock.json``; 16.4.6 bundles dotenv 16.3.1 and dotenv-expand's
+``expand``). Reading a file there is two passes, both reproduced here:
+
+1. dotenv's ``parse``: CRLF and lone CR become LF; one JavaScript regex (``_LINE``) finds the
+   assignments; each value is trimmed, one pair of surrounding quotes (``'`` ``"`` or backtick)
+   is removed, and only double-quoted values turn ``\\n`` / ``\\r`` into LF / CR. Nothing else
+   is unescaped: ``"a\\"b"`` reads as ``a\\"b``. Unquoted values end at ``#``.
+2. dotenv-expand: for every key (JavaScript property order), the value is taken from
+   ``process.env`` when the key is there, then ``$NAME`` / ``${NAME}`` / ``${NAME:-default}``
+   are replaced from the right, inside every kind of quote, looking up ``process.env``, then
+   the default, then the file's own keys (earlier ones already expanded); finally every
+   ``\\$`` becomes ``$``. An expansion that never ends overflows Node's stack and Next.js drops
+   the whole file (``EnvDocument.load_error`` says so).
+
+Writing escapes every ``$`` as ``\\$`` and picks, per value, the first of these forms that
+carries it exactly (each one is checked by parsing it back with the emulation above):
+
+* plain ``KEY=value`` for values without spaces, quotes, ``#`` or backslashes;
+* ``KEY="..."`` with LF and CR written as ``\\n`` and ``\\r``;
+* ``KEY='...'``, then ``KEY=`...```, with line breaks written literally;
+* ``KEY=value`` for any other value free of ``#`` and line breaks;
+* ``KEY=${KEY:- }value${KEY:- }``: leading or trailing spaces, or a leading quote, that no
+  quoting can carry come from a self-reference's default (``${KEY:-x}`` reads ``x`` whenever
+  ``KEY`` is not in ``process.env``, and when it is, Next.js uses that value anyway). Only for
+  keys made of letters, digits and ``_``.
+
+See ``format_assignment`` for the values none of these can carry.
+
+Not reproduced: references to names of ``Object.prototype`` members (``$constructor``,
+``${toString}``, ``$__proto__``, ...) that the file and ``process.env`` do not define, which
+JavaScript resolves to functions or objects; such a reference in a user's file reads here as
+an empty string.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.atomic import write_atomic
+
+# JavaScript's \s (WhiteSpace and LineTerminator), which String.prototype.trim also strips.
+# Python's \s and str.strip() use a different set, so both are spelled out.
+_JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_JS_LINE_TERMINATORS = "\n\r\u2028\u2029"
+_S = "[" + "".join(re.escape(c) for c in _JS_SPACE) + "]"
+_NOT_LT = "[^" + "".join(re.escape(c) for c in _JS_LINE_TERMINATORS) + "]"
+_BOL = f"(?<!{_NOT_LT})"  # JavaScript's ^ under the m flag
+_EOL = f"(?!{_NOT_LT})"  # JavaScript's $ under the m flag
+
+# dotenv 16.3.1 lib/main.js LINE, with JavaScript's \w, \s, ., ^ and $ spelled out. Group 2
+# (the separator) is a capture here only to know where a value-less assignment ends.
+_LINE = re.compile(
+    _BOL
+    + _S
+    + "*(?:export"
+    + _S
+    + "+)?([A-Za-z0-9_.-]+)("
+    + _S
+    + "*="
+    + _S
+    + "*?|:"
+    + _S
+    + "+?)("
+    + _S
+    + r"*'(?:\\'|[^'])*'|"
+    + _S
+    + r'*"(?:\\"|[^"])*"|'
+    + _S
+    + r"*`(?:\\`|[^`])*`|[^#\r\n]+)?"
+    + _S
+    + "*(?:#"
+    + _NOT_LT
+    + "*)?"
+    + _EOL
+)
+_SURROUNDING_QUOTES = re.compile(_BOL + r"(['\"`])([\s\S]*)\1" + _EOL)
+_REFERENCE = re.compile(r"((?<!\\)\$\{?([A-Za-z0-9_]+)(?::-([^}\\]*))?\}?)")
+_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+_WORD_KEY = re.compile(r"[A-Za-z0-9_]+")
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+_QUOTES = "'\"`"
+
+# Node runs out of stack after roughly 4,000-5,000 nested substitutions in one value (it
+# depends on V8's frame sizes); V8 strings stop at about 2**29 characters. Past these, the
+# emulation reports the same outcome: Next.js drops the file.
+MAX_EXPANSION_STEPS = 4000
+MAX_EXPANDED_LENGTH = 1 << 24
+
+
+class UnrepresentableValue(ValueError):
+    """No line in a ``.env`` file makes Next.js read exactly this value for this key."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class EnvEditConflict(ValueError):
+    """The user's file is built so that editing this key would change how other lines read.
+
+    Happens only around the file's own broken lines (e.g. an unterminated quote that would
+    swallow an appended line). The file is left unchanged.
+    """
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+
+
+class _ExpansionOverflow(Exception):
+    """dotenv-expand would recurse until Node's stack overflows."""
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _normalize_newlines(text: str) -> str:
+    return re.sub(r"\r\n?", "\n", text)
+
+
+def _dotenv_value(raw: str | None) -> str:
+    """What dotenv's parse keeps of one matched value (before expansion)."""
+    value = (raw or "").strip(_JS_SPACE)
+    quote = value[:1]
+    value = _SURROUNDING_QUOTES.sub(lambda m: m[2], value)
+    if quote == '"':
+        value = value.replace("\\n", "\n").replace("\\r", "\r")
+    return value
+
+
+def dotenv_parse(text: str) -> dict[str, str]:
+    """dotenv 16's ``parse``: the file's assignments before expansion, in file order.
+
+    ``__proto__`` is dropped, as assigning a string to it on a JavaScript object does nothing.
+    """
+    result: dict[str, str] = {}
+    for match in _LINE.finditer(_normalize_newlines(text)):
+        if match[1] != "__proto__":
+            result[match[1]] = _dotenv_value(match[3])
+    return result
+
+
+def _is_array_index(key: str) -> bool:
+    return key.isascii() and key.isdigit() and str(int(key)) == key and int(key) < 2**32 - 1
+
+
+def _js_property_order(keys: list[str]) -> list[str]:
+    """JavaScript enumerates integer-like keys first, ascending, then the rest by insertion."""
+    indices = sorted((k for k in keys if _is_array_index(k)), key=int)
+    return indices + [k for k in keys if not _is_array_index(k)]
+
+
+def _js_substitution(replacement: str, matched: str, subject: str, position: int) -> str:
+    """String.prototype.replace's ``$`` patterns for a string (not regex) search."""
+    out: list[str] = []
+    i = 0
+    while i < len(replacement):
+        char = replacement[i]
+        follower = replacement[i + 1 : i + 2]
+        if char == "$" and follower in ("$", "&", "`", "'"):
+            if follower == "$":
+                out.append("$")
+            elif follower == "&":
+                out.append(matched)
+            elif follower == "`":
+                out.append(subject[:position])
+            else:
+                out.append(subject[position + len(matched) :])
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _last_unescaped_dollar(value: str) -> int:
+    index = value.rfind("$")
+    while index > 0 and value[index - 1] == "\\":
+        index = value.rfind("$", 0, index)
+    return index
+
+
+def _interpolate(value: str, env: Mapping[str, str], parsed: Mapping[str, str]) -> str:
+    """dotenv-expand's ``_interpolate``, its recursion turned into a loop."""
+    for _ in range(MAX_EXPANSION_STEPS):
+        index = _last_unescaped_dollar(value)
+        if index < 0:
+            return value
+        match = _REFERENCE.search(value[index:])
+        if match is None:
+            return value
+        group, name, default = match[1], match[2], match[3]
+        # JavaScript's ||: an empty string falls through to the next source.
+        replacement = env.get(name) or default or parsed.get(name) or ""
+        position = value.find(group)  # replace() with a string hits the first occurrence
+        value = (
+            value[:position]
+            + _js_substitution(replacement, group, value, position)
+            + value[position + len(group) :]
+        )
+        if len(value) > MAX_EXPANDED_LENGTH:
+            raise _ExpansionOverflow
+    raise _ExpansionOverflow
+
+
+def expand_nextjs(parsed: Mapping[str, str], process_env: Mapping[str, str]) -> dict[str, str]:
+    """dotenv-expand as ``@next/env`` calls it (``process.env`` not ignored). File order kept.
+
+    Raises ``_ExpansionOverflow`` where Node would overflow its stack.
+    """
+    result = dict(parsed)
+    for key in _js_property_order(list(result)):
+        raw = process_env[key] if key in process_env else result[key]
+        result[key] = _interpolate(raw, process_env, result).replace("\\$", "$")
+    return result
+
+
+def _as_node_decodes(value: str) -> str:
+    """Bytes that are not UTF-8 (kept as surrogate escapes) read as U+FFFD, as Node reads them."""
+    return _ESCAPED_BYTES.sub(
+        lambda m: m[0].encode("utf-8", "surrogateescape").decode("utf-8", "replace"), value
+    )
+
+
+def parse_value_nextjs(
+    text: str, process_env: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """What ``@next/env`` reads from a file holding ``text``: key -> value, in file order.
+
+    ``process_env`` is the environment Next.js starts with (default: empty). ``None`` means
+    Next.js fails to load the file (runaway expansion) and uses none of its keys.
+    """
+    env = process_env or {}
+    parsed = {k: _as_node_decodes(v) for k, v in dotenv_parse(text).items()}
+    try:
+        return expand_nextjs(parsed, env)
+    except _ExpansionOverflow:
+        return None
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _escape_dollars(value: str) -> str:
+    return value.replace("$", "\\$")
+
+
+def _has_bare(content: str, quote: str) -> bool:
+    """A ``quote`` not right after a backslash (it would end a quoted value early)."""
+    return any(c == quote and (i == 0 or content[i - 1] != "\\") for i, c in enumerate(content))
+
+
+def _quotable(content: str, quote: str) -> bool:
+    """True if ``quote``+content+``quote`` is matched by dotenv's quoted branch wherever it sits.
+
+    The branch is ``q(?:\\\\q|[^q])*q``: a quote inside must follow a backslash, and content
+    ending in a backslash would turn the closing quote into an escaped one.
+    """
+    return not content.endswith("\\") and not _has_bare(content, quote)
+
+
+def _form_double(value: str) -> str | None:
+    if "\\n" in value or "\\r" in value:
+        return None  # dotenv would turn these two characters into a line break
+    content = _escape_dollars(value).replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{content}"' if _quotable(content, '"') else None
+
+
+def _form_literal(value: str, quote: str) -> str | None:
+    if "\r" in value:
+        return None  # a CR in the file reads as LF, and only double quotes unescape \r
+    content = _escape_dollars(value)
+    return f"{quote}{content}{quote}" if _quotable(content, quote) else None
+
+
+def _form_unquoted(value: str) -> str | None:
+    if not value or any(c in value for c in "#\r\n"):
+        return None
+    if value[0] in _JS_SPACE or value[0] in _QUOTES or value[-1] in _JS_SPACE:
+        return None
+    return _escape_dollars(value)
+
+
+def _is_plain(value: str) -> bool:
+    """Values that read well unquoted: no spaces, quotes, comment marks or backslashes."""
+    return not any(c in _JS_SPACE or c in _QUOTES or c in "#\\" for c in value)
+
+
+def _form_self_default(key: str, value: str) -> str | None:
+    """Unquoted, with leading/trailing spaces or a leading quote supplied by ``${KEY:-...}``."""
+    if not _WORD_KEY.fullmatch(key) or not value or any(c in value for c in "#\r\n"):
+        return None
+    lead_end = 0
+    while lead_end < len(value) and (value[lead_end] in _JS_SPACE or value[lead_end] in _QUOTES):
+        lead_end += 1
+    trail_start = len(value)
+    while trail_start > lead_end and value[trail_start - 1] in _JS_SPACE:
+        trail_start -= 1
+    lead, middle, trail = value[:lead_end], value[lead_end:trail_start], value[trail_start:]
+    if not lead and not trail:
+        return None
+    body = _escape_dollars(middle)
+    if trail and body.endswith("\\"):
+        return None  # the backslash would escape the reference's $
+    # Defaults are never empty: an empty one falls through to the key's own raw text and loops.
+    return (
+        (f"${{{key}:-{lead}}}" if lead else "") + body + (f"${{{key}:-{trail}}}" if trail else "")
+    )
+
+
+def _reads_back(key: str, line: str, value: str) -> bool:
+    """The line alone, followed by a newline, reads as exactly {key: value} in Next.js."""
+    matches = list(_LINE.finditer(_normalize_newlines(line + "\n")))
+    if len(matches) != 1 or matches[0][1] != key:
+        return False
+    return parse_value_nextjs(line + "\n") == {key: value}
+
+
+def _unrepresentable_reason(value: str) -> str:
+    needs = []
+    if "#" in value:
+        needs.append("'#'")
+    if "\n" in value or "\r" in value:
+        needs.append("a line break")
+    if not needs:
+        needs.append("leading or trailing spaces or a leading quote")
+    blockers = [
+        what
+        for what, present in (
+            ("a carriage return", "\r" in value),
+            ("a backslash followed by n or r", "\\n" in value or "\\r" in value),
+            ("a trailing backslash", value.endswith("\\")),
+            *(
+                (f"a {name} not preceded by a backslash", _has_bare(value, q))
+                for name, q in (("double quote", '"'), ("single quote", "'"), ("backtick", "`"))
+            ),
+        )
+        if present
+    ]
+    if len(blockers) > 1:
+        blockers[-2:] = [f"{blockers[-2]} and {blockers[-1]}"]
+    because = f" because it also has {', '.join(blockers)}" if blockers else ""
+    return (
+        f"the value needs quotes in a .env file ({', '.join(needs)}), and no quoting lets "
+        f"Next.js read it back unchanged{because}. Change the value, or set it in the hosting "
+        "provider instead of the .env file"
+    )
+
+
+def _assignment_forms(key: str, value: str) -> list[str]:
+    """Every line that carries ``value`` for ``key``, best first; raises if there is none."""
+    if not _KEY.fullmatch(key) or key == "__proto__":
+        raise UnrepresentableValue(
+            key, "not a key Next.js reads from .env files (use letters, digits, '_', '.', '-')"
+        )
+    if "\0" in value:
+        raise UnrepresentableValue(
+            key, "the value contains a NUL character, which environment variables cannot hold"
+        )
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise UnrepresentableValue(
+            key, "the value contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode"
+        )
+    plain = _form_unquoted(value) if _is_plain(value) else None
+    candidates = [
+        plain,
+        _form_double(value),
+        _form_literal(value, "'"),
+        _form_literal(value, "`"),
+        _form_unquoted(value),
+        _form_self_default(key, value),
+    ]
+    forms: list[str] = []
+    for body in candidates:
+        if body is None:
+            continue
+        line = f"{key}={body}"
+        if line not in forms and _reads_back(key, line, value):
+            forms.append(line)
+    if not forms:
+        raise UnrepresentableValue(key, _unrepresentable_reason(value))
+    return forms
+
+
+def format_assignment(key: str, value: str) -> str:
+    """The ``.env`` text (no trailing newline) that makes Next.js read exactly ``value``.
+
+    Every ``$`` is written ``\\$`` (dotenv-expand unescapes it in all quotings). The result
+    may span lines (a value with line breaks that double quotes cannot carry).
+
+    Raises ``UnrepresentableValue`` when the key is not a dotenv key name, or for exactly
+    these values:
+
+    * values with a NUL character (``process.env`` cuts it there) or an unpaired surrogate
+      (not encodable as UTF-8);
+    * values that contain ``#``, LF or CR (so they must be quoted) and that no quoting
+      carries: double quotes fail on a ``"`` not preceded by ``\\``, on ``\\n`` or ``\\r`` as
+      two characters, and on a trailing ``\\``; single quotes and backticks fail on a CR, on
+      their own quote character not preceded by ``\\``, and on a trailing ``\\``;
+    * values free of those that still need quoting (leading or trailing whitespace, a leading
+      quote, a U+2028/U+2029 line that is itself quoted) where every quoting fails as above
+      and the self-reference form is impossible: the key contains ``.`` or ``-``, or the
+      trailing whitespace follows a backslash, or (contrived) the value's own text contains
+      that ``${KEY:-...}`` reference.
+
+    Examples: ``a#"b'c`d`` (a ``#`` and all three quotes), ``#x\\`` (a ``#`` and a trailing
+    backslash), ``"x"`` followed by a CR, ``" C:\\dir\\"`` for a key ``WIN-PATH``.
+    """
+    return _assignment_forms(key, value)[0]
+
+
+# --- the document ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str
+    raw: str  # dotenv's value before expansion (bytes that are not UTF-8 still escaped)
+    start: int  # offset in the document text where the key begins
+    end: int  # just past the value, or past the separator when there is no value
+    line_start: int  # start of the physical line holding the key
+    line_end: int  # just past the terminator of the physical line holding ``end``
+
+
+def _analyse(text: str) -> list[_Entry]:
+    """Every assignment dotenv matches, with offsets into ``text`` itself (CRLF kept)."""
+    original_starts = [0]
+    normalized_starts = [0]
+    for terminator in re.finditer(r"\r\n|\r|\n", text):
+        # Lines are identical in both texts; only the terminator shrinks to one LF.
+        content_length = terminator.start() - original_starts[-1]
+        original_starts.append(terminator.end())
+        normalized_starts.append(normalized_starts[-1] + content_length + 1)
+
+    def locate(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(normalized_starts, offset) - 1
+        return line, original_starts[line] + offset - normalized_starts[line]
+
+    def end_of_line(line: int) -> int:
+        return original_starts[line + 1] if line + 1 < len(original_starts) else len(text)
+
+    entries = []
+    for match in _LINE.finditer(_normalize_newlines(text)):
+        key_line, start = locate(match.start(1))
+        if match[3] is not None:
+            # Spaces before an inline comment belong to it, not to the (trimmed) value.
+            value_end = match.end(3) - (len(match[3]) - len(match[3].rstrip(_JS_SPACE)))
+        else:
+            value_end = match.end(2)
+        end_line, end = locate(value_end)
+        entries.append(
+            _Entry(
+                key=match[1],
+                raw=_dotenv_value(match[3]),
+                start=start,
+                end=end,
+                line_start=original_starts[key_line],
+                line_end=end_of_line(end_line),
+            )
+        )
+    return entries
+
+
+def _signature(entries: list[_Entry]) -> list[tuple[str, str]]:
+    return [(e.key, e.raw) for e in entries]
+
+
+class EnvDocument:
+    """A ``.env`` file as text plus what Next.js reads from it.
+
+    Edits change only the assignments of the keys they touch: comments, blank lines, order,
+    ``export`` prefixes, inline comments and unknown keys stay byte for byte, CRLF included.
+    Every edit is checked by parsing the result: if the user's own broken lines would make it
+    change any other assignment, it raises ``EnvEditConflict`` and changes nothing.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._entries: list[_Entry] | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> EnvDocument:
+        return cls(text)
+
+    @classmethod
+    def empty(cls) -> EnvDocument:
+        return cls("")
+
+    def __repr__(self) -> str:  # never the values: they are secrets
+        return f"EnvDocument(keys={len(self.keys())})"
+
+    def render(self) -> str:
+        return self._text
+
+    def _analysis(self) -> list[_Entry]:
+        if self._entries is None:
+            self._entries = _analyse(self._text)
+        return self._entries
+
+    def keys(self) -> list[str]:
+        """The keys Next.js reads from the file, in file order (first occurrence)."""
+        return list(dotenv_parse(self._text))
+
+    def values(self, process_env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What Next.js reads (expanded, ``\\$`` resolved), in file order.
+
+        Expansion sees ``process_env`` (default: empty), as ``process.env`` at load time. Empty
+        when Next.js would fail to load the file (see ``load_error``).
+        """
+        return parse_value_nextjs(self._text, process_env) or {}
+
+    @property
+    def load_error(self) -> str | None:
+        """Why Next.js would ignore this whole file, or None when it loads."""
+        if parse_value_nextjs(self._text) is None:
+            return (
+                "a $ reference in this file expands without end (e.g. KEY=$KEY); Next.js stops "
+                "with 'Maximum call stack size exceeded' and ignores the whole file"
+            )
+        return None
+
+    def get(self, key: str) -> str | None:
+        return self.values().get(key)
+
+    def _newline(self) -> str:
+        first = re.search(r"\r\n|\r|\n", self._text)
+        return "\r\n" if first is not None and first[0] == "\r\n" else "\n"
+
+    def _commit(self, key: str, candidates: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        for text, expected in candidates:
+            if _signature(_analyse(text)) == expected:
+                self._text = text
+                self._entries = None
+                return
+        raise EnvEditConflict(
+            key,
+            "the existing file has a line (probably an unterminated quote) that would absorb "
+            "this change; fix that line by hand and run again",
+        )
+
+    def set(self, key: str, value: str) -> None:
+        """Replace the key's effective (last) assignment in place, or append one at the end."""
+        forms = _assignment_forms(key, value)
+        entries = self._analysis()
+        before = _signature(entries)
+        indices = [i for i, e in enumerate(entries) if e.key == key]
+        candidates = []
+        for form in forms:
+            (line_raw,) = [e.raw for e in _analyse(form + "\n")]
+            if indices:
+                target = entries[indices[-1]]
+                text = self._text[: target.start] + form + self._text[target.end :]
+                expected = list(before)
+                expected[indices[-1]] = (key, line_raw)
+            else:
+                text = self._text
+                if text and not text.endswith(("\n", "\r")):
+                    text += self._newline()
+                text += form + self._newline()
+                expected = [*before, (key, line_raw)]
+            candidates.append((text, expected))
+        self._commit(key, candidates)
+
+    def remove(self, key: str) -> None:
+        """Remove every assignment of the key: its whole lines when nothing else is on them."""
+        entries = self._analysis()
+        doomed = [e for e in entries if e.key == key]
+        if not doomed:
+            return
+        kept = [e for e in entries if e.key != key]
+        expected = _signature(kept)
+
+        def without(whole_lines: bool) -> str:
+            text = self._text
+            for entry in reversed(doomed):
+                shares_line = any(
+                    other.start < entry.line_end and other.end > entry.line_start for other in kept
+                )
+                if whole_lines and not shares_line:
+                    text = text[: entry.line_start] + text[entry.line_end :]
+                else:
+                    text = text[: entry.start] + text[entry.end :]
+            return text
+
+        self._commit(key, [(without(True), expected), (without(False), expected)])
+
+
+def load_env_file(path: Path) -> EnvDocument:
+    """The file as a document; a missing file is an empty one.
+
+    Bytes that are not UTF-8 are kept as they are on rewrite, and read as U+FFFD, as Node does.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return EnvDocument.empty()
+    return EnvDocument.parse(data.decode("utf-8", "surrogateescape"))
+
+
+def write_env_file(path: Path, doc: EnvDocument) -> None:
+    """Write atomically with mode 0600 (whatever mode the old file had)."""
+    write_atomic(path, doc.render().encode("utf-8", "surrogateescape"), mode=0o600)

@@ -1,0 +1,54 @@
+"""Human and JSON renderings of plans, applies and status. Never a value."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from typing import Any, TextIO
+
+from wizard.changes import Change
+
+SYMBOLS = {
+    "add": "+",
+    "create": "+",
+    "update": "~",
+    "remove": "-",
+    "unknown": "?",
+    "unchanged": "=",
+    "skip": "–",
+    "check": "✓",
+    "fail": "✗",
+}
+COLORS = {"+": "32", "~": "33", "-": "31", "?": "35", "✗": "31"}
+
+
+def use_color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def render_changes(changes: list[Change], *, verbose: bool = False, color: bool = False) -> str:
+    lines: list[str] = []
+    width_t = max((len(c.target) for c in changes), default=8)
+    width_a = max((len(c.action) for c in changes), default=8)
+    for c in changes:
+        if c.action == "unchanged" and not verbose:
+            continue
+        sym = SYMBOLS.get(c.action, "·")
+        text = f"  {sym} {c.action:<{width_a}}  {c.target:<{width_t}}  {c.name}"
+        if c.detail:
+            text += f"  ({c.detail})"
+        if color and sym in COLORS:
+            text = f"\x1b[{COLORS[sym]}m{text}\x1b[0m"
+        lines.append(text)
+    counts = Counter(c.action for c in changes)
+    summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+    if not changes:
+        summary = "nothing to do"
+    lines.append(f"Plan: {summary}." if summary else "Plan: nothing to do.")
+    return "\n".join(lines)
+
+
+def dump_json(obj: dict[str, Any], stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,34 @@
+"""Write ``.env.<environment>``: only the keys that changed, in place, atomically."""
+
+from __future__ import annotations
+
+from wizard.context import StepContext
+from wizard.envfile import load_env_file, write_env_file
+from wizard.gitignore import ensure_ignored
+
+
+async def run(ctx: StepContext) -> None:
+    path = ctx.project_dir / f".env.{ctx.environment}"
+    doc = load_env_file(path)
+    existing = doc.values()
+    target = path.name
+    for key, value in ctx.values.app.items():
+        if key not in existing:
+            ctx.change("env-file", key, "add", target)
+            doc.set(key, value)
+        elif existing[key] != value:
+            ctx.change("env-file", key, "update", target)
+            doc.set(key, value)
+        else:
+            ctx.change("env-file", key, "unchanged", target)
+    for key, step_id in ctx.values.pending.items():
+        if key not in ctx.values.app:
+            action = "update" if key in existing else "add"
+            ctx.change("env-file", key, action, f"{target}, from the {step_id} step")
+    missing_ignores = ensure_ignored(ctx.project_dir, dry_run=True)
+    if missing_ignores:
+        ctx.change("env-file", ".gitignore", "update", ", ".join(missing_ignores), kind="resource")
+    if ctx.dry_run:
+        return
+    write_env_file(path, doc)
+    ensure_ignored(ctx.project_dir, dry_run=False)

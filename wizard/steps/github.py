@@ -1,0 +1,238 @@
+"""The ``github`` step: the CI values as GitHub Actions secrets, sealed and PUT in parallel.
+
+check(): token, scopes, repository, (environment), public key and secret names, all side by
+side; reading the public key proves the token may manage secrets before anything is sent.
+run(): GitHub never shows a secret back, so the step keeps a keyed digest of each value it
+stored in ``ctx.memory``: equal digest → ``unchanged``, no digest → ``unknown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from providers.errors import BadRequest, PermissionDenied, ProviderError
+from providers.github import (
+    DEFAULT_BASE_URL,
+    MAX_SECRET_BYTES,
+    SERVICE,
+    TOKEN_HINT,
+    GitHubClient,
+    SecretsKey,
+    seal,
+    split_repository,
+)
+from wizard.catalogue import GITHUB_SECRET_KEYS
+from wizard.context import StepContext
+
+TARGET = "github"
+SCRATCH = "github.remote"
+# Bounded: GitHub allows 100 concurrent requests and counts writes heavier.
+PUT_CONCURRENCY = 10
+OPTIONAL = frozenset({"SNYK_TOKEN"})
+
+
+@dataclass
+class Remote:
+    repo: str
+    environment: str | None
+    key: SecretsKey
+    names: dict[str, str]  # secret name -> updated_at
+
+
+@dataclass
+class Planned:
+    name: str
+    value: str = field(repr=False)
+    action: str = "add"
+    detail: str = ""
+
+
+def _settings(ctx: StepContext) -> tuple[str, str, str | None]:
+    token = ctx.operator("GITHUB_TOKEN")
+    if not token:
+        raise ProviderError(SERVICE, "GITHUB_TOKEN is not set", key="GITHUB_TOKEN", hint=TOKEN_HINT)
+    repo = ctx.operator("GITHUB_REPOSITORY")
+    if not repo:
+        raise ProviderError(
+            SERVICE,
+            "GITHUB_REPOSITORY is not set",
+            key="GITHUB_REPOSITORY",
+            hint="set it to owner/name",
+        )
+    split_repository(repo)
+    return token, repo.strip(), ctx.choice("github_environment") or None
+
+
+def _client(ctx: StepContext, token: str) -> GitHubClient:
+    base = ctx.base_url("GITHUB_API_URL", DEFAULT_BASE_URL, SERVICE)
+    return GitHubClient(token, base_url=base, max_connections=PUT_CONCURRENCY)
+
+
+def desired_secrets(ctx: StepContext) -> list[Planned]:
+    """The secrets to store, in the guide's order; a missing required one is an error."""
+    out: list[Planned] = []
+    missing: list[str] = []
+    for name in GITHUB_SECRET_KEYS:
+        value = ctx.values.get(name)
+        if value:
+            if len(value.encode()) > MAX_SECRET_BYTES:
+                raise BadRequest(
+                    SERVICE,
+                    f"{name} is larger than GitHub's 48 KB limit for a secret",
+                    key=name,
+                    hint="shorten the value",
+                )
+            out.append(Planned(name, value))
+            continue
+        if name in ctx.values.pending and ctx.dry_run:
+            # Produced by an earlier step when applied: the plan shows it, apply pushes it.
+            out.append(Planned(name, "", detail=f"made by the {ctx.values.pending[name]} step"))
+            continue
+        f = ctx.catalogue.field(name)
+        if name not in OPTIONAL and (f is None or f.required):
+            missing.append(name)
+    if missing:
+        raise ProviderError(
+            SERVICE,
+            f"no value for {', '.join(missing)}, needed as GitHub Actions secret"
+            + ("s" if len(missing) > 1 else ""),
+            key=", ".join(missing),
+            hint="enter the value (or set it in the environment) and run again",
+        )
+    return out
+
+
+def _raise_first(results: Sequence[object]) -> None:
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def check(ctx: StepContext) -> None:
+    token, repo, environment = _settings(ctx)
+    desired_secrets(ctx)  # offline: fail before any call when a value is missing
+    async with _client(ctx, token) as client:
+        calls: list[Any] = [client.user(), client.repository(repo)]
+        if environment:
+            calls.append(client.environment(repo, environment))
+        calls += [client.public_key(repo, environment), client.secret_names(repo, environment)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    _raise_first(results[:1])
+    _, scopes = cast(tuple[dict[str, Any], frozenset[str] | None], results[0])
+    # Classic tokens say what they may do; fine-grained ones answer 403/404 instead.
+    if scopes is not None and "repo" not in scopes:
+        raise PermissionDenied(
+            SERVICE,
+            "the classic token lacks the repo scope ("
+            + (", ".join(sorted(scopes)) or "no scopes")
+            + ")",
+            key="GITHUB_TOKEN",
+            hint="add the repo scope at https://github.com/settings/tokens, or use a "
+            "fine-grained token with Secrets: read and write",
+        )
+    _raise_first(results[1:])
+    ctx.scratch[SCRATCH] = Remote(
+        repo=repo,
+        environment=environment,
+        key=cast(SecretsKey, results[-2]),
+        names=cast(dict[str, str], results[-1]),
+    )
+
+
+def _memory_keys(ctx: StepContext, remote: Remote) -> dict[str, dict[str, Any]]:
+    """This repo/environment's remembered digests (reset when either changes)."""
+    scope = {"repo": remote.repo, "environment": remote.environment or ""}
+    if any(ctx.memory.get(k) != v for k, v in scope.items()) or not isinstance(
+        ctx.memory.get("keys"), dict
+    ):
+        if ctx.dry_run:
+            return {}
+        ctx.memory.update(scope)
+        ctx.memory["keys"] = {}
+    return cast(dict[str, dict[str, Any]], ctx.memory["keys"])
+
+
+def _plan(ctx: StepContext, remote: Remote, wanted: list[Planned]) -> None:
+    memory = _memory_keys(ctx, remote)
+    where = f"environment {remote.environment}" if remote.environment else "repository"
+    for item in wanted:
+        memo = memory.get(item.name)
+        if not item.value:  # pending: the value does not exist yet
+            item.action = "unknown" if item.name in remote.names else "add"
+        elif item.name not in remote.names:
+            item.action, item.detail = "add", f"{where} secret"
+        elif memo and memo.get("digest") == ctx.digest(item.value):
+            item.action, item.detail = "unchanged", f"{where} secret"
+        elif memo:
+            item.action, item.detail = "update", "value changed since the last push"
+        else:
+            item.action = "unknown"
+            item.detail = "GitHub never shows secret values and there is no record of a push"
+
+
+async def run(ctx: StepContext) -> None:
+    if not isinstance(ctx.scratch.get(SCRATCH), Remote):
+        await check(ctx)
+    remote = cast(Remote, ctx.scratch[SCRATCH])
+    wanted = desired_secrets(ctx)
+    if not ctx.values.get("VERCEL_ORG_ID"):
+        ctx.notice(
+            "VERCEL_ORG_ID is not set, so it is not stored in GitHub; the Vercel CLI in CI "
+            "needs it for a team project (the team id, team_…)."
+        )
+    _plan(ctx, remote, wanted)
+    for item in wanted:
+        ctx.change(TARGET, item.name, item.action, item.detail)
+    if ctx.dry_run:
+        return
+    writes = [item for item in wanted if item.action != "unchanged"]
+    if not writes:
+        return
+    token, _, _ = _settings(ctx)
+    memory = _memory_keys(ctx, remote)
+    limit = asyncio.Semaphore(PUT_CONCURRENCY)
+    done = 0
+    ctx.progress(0, len(writes), "GitHub: storing secrets")
+
+    async def store(item: Planned, client: GitHubClient) -> bool:
+        nonlocal done
+        async with limit:
+            sealed = seal(remote.key.key, item.value)
+            created = await client.put_secret(
+                remote.repo, item.name, sealed, remote.key.key_id, remote.environment
+            )
+        # Recorded one by one, so a failure of another secret keeps this one done.
+        memory[item.name] = {"digest": ctx.digest(item.value)}
+        done += 1
+        ctx.progress(done, len(writes), item.name)
+        return created
+
+    async with _client(ctx, token) as client:
+        results = await asyncio.gather(
+            *(store(item, client) for item in writes), return_exceptions=True
+        )
+    errors = [
+        (item.name, r)
+        for item, r in zip(writes, results, strict=True)
+        if isinstance(r, BaseException)
+    ]
+    if not errors:
+        return
+    for _, err in errors:
+        if not isinstance(err, ProviderError):
+            raise err
+    if len(errors) == 1:
+        raise errors[0][1]
+    first = cast(ProviderError, errors[0][1])
+    raise ProviderError(
+        SERVICE,
+        f"{len(errors)} of {len(writes)} secrets were not stored: "
+        + ", ".join(name for name, _ in errors)
+        + f" ({first.message})",
+        key=", ".join(name for name, _ in errors),
+        hint=first.hint or "run again; the others were stored",
+        status=first.status,
+    )

@@ -1,0 +1,16 @@
+"""NEXTAUTH_SECRET and JWT_SECRET: generated once (at session open) and kept."""
+
+from __future__ import annotations
+
+from wizard.context import StepContext
+
+GENERATED = ("NEXTAUTH_SECRET", "JWT_SECRET")
+
+
+async def run(ctx: StepContext) -> None:
+    for key in GENERATED:
+        source = ctx.values.app_source.get(key)
+        if source == "generated":
+            ctx.resource(key, "create", "32 random bytes, hex")
+        else:
+            ctx.resource(key, "unchanged", "kept")

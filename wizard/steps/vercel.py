@@ -1,0 +1,324 @@
+"""The ``vercel`` step: every app value onto the Vercel project, for this environment.
+
+check(): token (GET /v2/user), project and its env list, side by side. run(): compares each
+app key with the entry that serves ``ctx.environment`` and sends all adds and updates in
+ONE upsert batch. Sensitive values never come back from Vercel, so the step remembers a
+keyed digest of what it pushed (plus the entry id and its updatedAt) in ``ctx.memory``;
+that is how a later plan can say ``unchanged`` without seeing the value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from providers.errors import ProviderError
+from providers.vercel import (
+    DEFAULT_BASE_URL,
+    SERVICE,
+    TOKEN_HINT,
+    EnvVar,
+    NewEnv,
+    VercelClient,
+)
+from wizard.context import StepContext
+
+TARGET = "vercel"  # the Change target
+SCRATCH = "vercel.remote"
+READ_CONCURRENCY = 8
+# Vercel's total for a deployment's environment variables.
+DEPLOYMENT_ENV_LIMIT = 64 * 1024
+
+
+@dataclass
+class Remote:
+    project_id: str
+    project_name: str
+    envs: list[EnvVar]
+
+
+@dataclass
+class Planned:
+    key: str
+    value: str = field(repr=False)
+    type: str
+    action: str = "add"
+    detail: str = ""
+    # The entry serving our target today, if any.
+    entry: EnvVar | None = None
+    # That entry also serves other environments: narrow it, then create ours, so the
+    # others keep their value and our target never gets a second entry.
+    split: bool = False
+
+
+# -- settings -----------------------------------------------------------------
+def _settings(ctx: StepContext) -> tuple[str, str, str | None]:
+    token = ctx.operator("VERCEL_TOKEN")
+    if not token:
+        raise ProviderError(SERVICE, "VERCEL_TOKEN is not set", key="VERCEL_TOKEN", hint=TOKEN_HINT)
+    project = ctx.operator("VERCEL_PROJECT_ID")
+    if not project:
+        raise ProviderError(
+            SERVICE,
+            "VERCEL_PROJECT_ID is not set",
+            key="VERCEL_PROJECT_ID",
+            hint="set it to the project id (prj_…, in .vercel/project.json) or the project name",
+        )
+    return token, project, ctx.operator("VERCEL_ORG_ID") or None
+
+
+def _client(ctx: StepContext, token: str, team: str | None) -> VercelClient:
+    base = ctx.base_url("VERCEL_API_URL", DEFAULT_BASE_URL, SERVICE)
+    return VercelClient(token, base_url=base, team_id=team)
+
+
+def env_type(ctx: StepContext, key: str, target: str) -> str:
+    """sensitive for secrets (not allowed on development), plain for NEXT_PUBLIC_ values
+    that are public anyway (they end up in the browser bundle), encrypted otherwise."""
+    if ctx.catalogue.is_secret(key):
+        return "encrypted" if target == "development" else "sensitive"
+    return "plain" if key.startswith("NEXT_PUBLIC_") else "encrypted"
+
+
+def _raise_first(results: Sequence[object]) -> None:
+    # gather(return_exceptions=True) keeps every call running; blame in call order.
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+# -- check --------------------------------------------------------------------
+async def check(ctx: StepContext) -> None:
+    token, project, team = _settings(ctx)
+    async with _client(ctx, token, team) as client:
+        results = await asyncio.gather(
+            client.user(), client.project(project), client.list_env(project), return_exceptions=True
+        )
+    _raise_first(results)
+    info = cast(dict[str, Any], results[1])
+    envs = cast(list[EnvVar], results[2])
+    ctx.scratch[SCRATCH] = Remote(
+        project_id=str(info.get("id") or project),
+        project_name=str(info.get("name") or project),
+        envs=envs,
+    )
+
+
+# -- plan ---------------------------------------------------------------------
+def _remembered(ctx: StepContext, remote: Remote) -> dict[str, dict[str, Any]]:
+    if ctx.memory.get("project") != remote.project_id:
+        return {}
+    keys = ctx.memory.get("keys")
+    return keys if isinstance(keys, dict) else {}
+
+
+def _same_entry(memo: dict[str, Any] | None, entry: EnvVar) -> bool:
+    """True when the remembered push went to this very entry and nobody edited it since."""
+    if not memo:
+        return False
+    if memo.get("id") and memo.get("id") != entry.id:
+        return False
+    seen = memo.get("updatedAt")
+    return seen is None or entry.updated_at is None or seen == entry.updated_at
+
+
+def _serving(envs: Sequence[EnvVar], target: str) -> dict[str, EnvVar]:
+    """The entry that serves ``target`` for each key (branch-specific ones are not ours)."""
+    out: dict[str, EnvVar] = {}
+    for env in envs:
+        if target in env.targets and not env.git_branch and env.key not in out:
+            out[env.key] = env
+    return out
+
+
+def _compare(item: Planned, remote_value: str, secret: bool) -> None:
+    entry = item.entry
+    assert entry is not None
+    if remote_value != item.value:
+        item.action, item.detail = "update", f"{item.type}: value differs on Vercel"
+    elif secret and entry.type == "plain":
+        item.action, item.detail = "update", f"type plain → {item.type}"
+    else:
+        item.action, item.detail = "unchanged", entry.type
+
+
+async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[Planned]:
+    target = ctx.environment
+    serving = _serving(remote.envs, target)
+    memory = _remembered(ctx, remote)
+    plan: list[Planned] = []
+    to_read: list[Planned] = []
+    for key, value in ctx.values.app.items():
+        item = Planned(key, value, env_type(ctx, key, target))
+        plan.append(item)
+        entry = serving.get(key)
+        if entry is None:
+            item.action, item.detail = "add", f"{item.type}, {target}"
+            continue
+        item.entry = entry
+        secret = ctx.catalogue.is_secret(key)
+        memo = memory.get(key)
+        if _same_entry(memo, entry):
+            assert memo is not None
+            if memo.get("digest") == ctx.digest(value):
+                if secret and entry.type == "plain":
+                    item.action, item.detail = "update", f"type plain → {item.type}"
+                else:
+                    item.action, item.detail = "unchanged", entry.type
+            else:
+                item.action, item.detail = (
+                    "update",
+                    f"{item.type}: value changed since the last push",
+                )
+        elif entry.value is not None:
+            _compare(item, entry.value, secret)
+        elif entry.readable:
+            to_read.append(item)
+        else:
+            item.action = "unknown"
+            item.detail = "Vercel does not show sensitive values back" + (
+                "; edited on Vercel since the last push" if memo else "; no record of a push"
+            )
+
+    if to_read:
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def read(item: Planned) -> None:
+            assert item.entry is not None
+            async with limit:
+                got = await client.read_env(remote.project_id, item.entry.id, key=item.key)
+            if got.value is None:
+                item.action, item.detail = "unknown", "Vercel did not return the value"
+            else:
+                _compare(item, got.value, ctx.catalogue.is_secret(item.key))
+
+        await asyncio.gather(*(read(item) for item in to_read))
+
+    # A dry run does not have the values later steps will produce (webhook secret, access
+    # key...): the plan still shows them, apply pushes them once they exist.
+    for key, producer in ctx.values.pending.items():
+        if key in ctx.values.app or not ctx.dry_run:
+            continue
+        entry = serving.get(key)
+        kind = env_type(ctx, key, target)
+        pending = Planned(key, "", kind, "add", f"{kind}, {target}; made by the {producer} step")
+        if entry is not None:
+            pending.action, pending.entry = "unknown", entry
+            pending.detail = f"made by the {producer} step when applied"
+        plan.append(pending)
+
+    for item in plan:
+        entry = item.entry
+        if item.action != "unchanged" and entry is not None and len(entry.targets) > 1:
+            item.split = True
+            others = [t for t in entry.targets if t != target]
+            keeps = "keeps its" if len(others) == 1 else "keep their"
+            item.detail += f"; shared entry split: {' and '.join(others)} {keeps} value"
+    return plan
+
+
+# -- run ----------------------------------------------------------------------
+def _scrub(text: str, values: Sequence[str]) -> str:
+    # Service messages are shown to the user: make sure none echoes a value back.
+    for value in values:
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, "•••")
+    return text[:200]
+
+
+async def run(ctx: StepContext) -> None:
+    if not isinstance(ctx.scratch.get(SCRATCH), Remote):
+        await check(ctx)
+    remote = cast(Remote, ctx.scratch[SCRATCH])
+    token, _, team = _settings(ctx)
+    total = sum(len(k.encode()) + len(v.encode()) for k, v in ctx.values.app.items())
+    if total > DEPLOYMENT_ENV_LIMIT:
+        ctx.notice(
+            f"The app values add up to {total // 1024} KB; Vercel allows 64 KB of environment "
+            "variables per deployment, so deployments will fail until some are removed."
+        )
+    async with _client(ctx, token, team) as client:
+        plan = await _plan(ctx, client, remote)
+        for item in plan:
+            ctx.change(TARGET, item.key, item.action, item.detail)
+        if ctx.dry_run:
+            return
+        await _apply(ctx, client, remote, plan)
+
+
+def _memory_keys(ctx: StepContext, remote: Remote) -> dict[str, dict[str, Any]]:
+    if ctx.memory.get("project") != remote.project_id or not isinstance(
+        ctx.memory.get("keys"), dict
+    ):
+        ctx.memory["project"] = remote.project_id
+        ctx.memory["keys"] = {}
+    return cast(dict[str, dict[str, Any]], ctx.memory["keys"])
+
+
+async def _apply(
+    ctx: StepContext, client: VercelClient, remote: Remote, plan: list[Planned]
+) -> None:
+    target = ctx.environment
+    memory = _memory_keys(ctx, remote)
+    for item in plan:
+        # Learned by reading the value back: remember it so the next plan needs no read.
+        if item.action == "unchanged" and item.entry is not None:
+            memory[item.key] = {
+                "digest": ctx.digest(item.value),
+                "id": item.entry.id,
+                "updatedAt": item.entry.updated_at,
+            }
+    writes = [item for item in plan if item.action != "unchanged"]
+    if not writes:
+        return
+    ctx.progress(0, len(writes), "Vercel: sending the batch")
+
+    splits = [item for item in writes if item.split and item.entry is not None]
+    if splits:
+        await asyncio.gather(
+            *(
+                client.set_env_targets(
+                    remote.project_id,
+                    item.entry.id,
+                    [t for t in item.entry.targets if t != target],
+                    key=item.key,
+                )
+                for item in splits
+                if item.entry is not None
+            )
+        )
+
+    result = await client.upsert_env(
+        remote.project_id, [NewEnv(item.key, item.value, item.type, (target,)) for item in writes]
+    )
+    failed_keys = {f.key for f in result.failed if f.key}
+    # A failure that names no key could be any of them: then trust only what came back.
+    trust_unlisted = all(f.key for f in result.failed)
+    created = {env.key: env for env in result.created if target in env.targets}
+    for item in writes:
+        if item.key in failed_keys:
+            continue
+        env = created.get(item.key)
+        if env is None and not trust_unlisted:
+            continue
+        memory[item.key] = {
+            "digest": ctx.digest(item.value),
+            "id": env.id if env else None,
+            "updatedAt": env.updated_at if env else None,
+        }
+    ctx.progress(len(writes) - len(result.failed), len(writes), "Vercel: batch done")
+
+    if result.failed:
+        values = [item.value for item in writes]
+        reasons = "; ".join(
+            f"{f.key or '?'} ({f.code}: {_scrub(f.message, values)})" for f in result.failed
+        )
+        names = [f.key for f in result.failed if f.key]
+        raise ProviderError(
+            SERVICE,
+            f"{len(result.failed)} of {len(writes)} variables were refused: {reasons}",
+            key=", ".join(names) or None,
+            hint="fix those values and run again; the others were saved",
+        )
