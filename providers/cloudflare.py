@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from providers.errors import AuthError, BadRequest, NotFound, PermissionDenied, ProviderError
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, ServiceClient, Sleep
+from providers.http import BearerApi
 
 SERVICE = "Cloudflare"
 TOKEN_KEY = "CLOUDFLARE_API_TOKEN"
@@ -155,38 +153,15 @@ def upsert_rule(rules: Sequence[Rule], wanted: Rule) -> tuple[list[Rule], str]:
     return out, "create"
 
 
-class CloudflareClient:
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = DEFAULT_URL,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self._http = ServiceClient(
-            SERVICE,
-            base_url,
-            variable="CLOUDFLARE_API_URL",
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "dream-pixel-setup"},
-            timeout=timeout,
-            retry=retry,
-            transport=transport,
-            sleep=sleep,
-            # Cloudflare allows 1,200 requests per 5 minutes per token; stay gentle.
-            max_connections=4,
-        )
+class CloudflareClient(BearerApi):
+    SERVICE = SERVICE
+    URL_VARIABLE = "CLOUDFLARE_API_URL"
+    DEFAULT_URL = DEFAULT_URL
 
-    async def __aenter__(self) -> CloudflareClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def __init__(self, token: str, **kwargs: Any) -> None:
+        # Cloudflare allows 1,200 requests per 5 minutes per token; stay gentle.
+        kwargs.setdefault("max_connections", 4)
+        super().__init__(token, **kwargs)
 
     async def _call(
         self,

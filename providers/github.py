@@ -18,7 +18,7 @@ from nacl.encoding import Base64Encoder
 from nacl.public import PublicKey, SealedBox
 
 from providers.errors import AuthError, BadRequest, NotFound, PermissionDenied, ProviderError
-from providers.http import ServiceClient, Sleep
+from providers.http import BearerApi
 
 SERVICE = "GitHub"
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -71,41 +71,13 @@ def _rehint(exc: E, *, key: str | None, hint: str) -> E:
     return type(exc)(exc.service, exc.message, key=key or exc.key, hint=hint, status=exc.status)
 
 
-class GitHubClient:
+class GitHubClient(BearerApi):
     """Thin async client over the shared ServiceClient (retries incl. 403 rate limits)."""
 
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        variable: str | None = "GITHUB_API_URL",
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-        max_connections: int = 20,
-    ) -> None:
-        self._http = ServiceClient(
-            SERVICE,
-            base_url,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-            },
-            variable=variable,
-            transport=transport,
-            sleep=sleep,
-            max_connections=max_connections,
-        )
-
-    async def __aenter__(self) -> GitHubClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    SERVICE = SERVICE
+    URL_VARIABLE = "GITHUB_API_URL"
+    DEFAULT_URL = DEFAULT_BASE_URL
+    HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
 
     async def _request(
         self,

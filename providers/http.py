@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import httpx
 
@@ -245,3 +245,52 @@ class ServiceClient:
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         return (await self.request("GET", path, **kwargs)).json()
+
+
+USER_AGENT = "dream-pixel-setup"
+
+
+class BearerApi:
+    """Base of each service's thin client: one ServiceClient holding a bearer token.
+
+    Subclasses name their service and base-URL variable and add typed methods over
+    ``self._http``; the client is an async context manager that closes its connections.
+    """
+
+    SERVICE: ClassVar[str]
+    URL_VARIABLE: ClassVar[str | None] = None
+    DEFAULT_URL: ClassVar[str] = ""
+    HEADERS: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        variable: str | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep | None = None,
+        max_connections: int = 20,
+    ) -> None:
+        self._http = ServiceClient(
+            self.SERVICE,
+            base_url or self.DEFAULT_URL,
+            variable=variable or self.URL_VARIABLE,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT, **self.HEADERS},
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            sleep=sleep,
+            max_connections=max_connections,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

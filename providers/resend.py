@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, PermissionDenied
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, ServiceClient, Sleep, map_error
+from providers.http import BearerApi, map_error
 
 SERVICE = "Resend"
 KEY = "RESEND_API_KEY"
@@ -58,36 +58,10 @@ class DomainDetail:
     records: tuple[DnsRecord, ...]
 
 
-class ResendClient:
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_URL,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self._http = ServiceClient(
-            SERVICE,
-            base_url,
-            variable="RESEND_API_URL",
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "dream-pixel-setup"},
-            timeout=timeout,
-            retry=retry,
-            transport=transport,
-            sleep=sleep,
-        )
-
-    async def __aenter__(self) -> ResendClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+class ResendClient(BearerApi):
+    SERVICE = SERVICE
+    URL_VARIABLE = "RESEND_API_URL"
+    DEFAULT_URL = DEFAULT_URL
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         # 400/401/403 are read here: Resend reports a bad key with any of the three.

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, NotFound, PermissionDenied
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, ServiceClient, Sleep
+from providers.http import BearerApi
 
 SERVICE = "Sentry"
 TOKEN_KEY = "SENTRY_AUTH_TOKEN"
@@ -50,36 +50,10 @@ class ClientKey:
     dsn_public: str
 
 
-class SentryClient:
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = DEFAULT_URL,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self._http = ServiceClient(
-            SERVICE,
-            base_url,
-            variable="SENTRY_URL",
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "dream-pixel-setup"},
-            timeout=timeout,
-            retry=retry,
-            transport=transport,
-            sleep=sleep,
-        )
-
-    async def __aenter__(self) -> SentryClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+class SentryClient(BearerApi):
+    SERVICE = SERVICE
+    URL_VARIABLE = "SENTRY_URL"
+    DEFAULT_URL = DEFAULT_URL
 
     async def _get(
         self, path: str, *, key: str, params: dict[str, str] | None = None

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, PermissionDenied, ProviderError
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, ServiceClient, Sleep
+from providers.http import BearerApi
 
 SERVICE = "Stripe"
 SECRET_KEY = "STRIPE_SECRET_KEY"
@@ -74,36 +74,10 @@ class CreatedEndpoint:
     replayed: bool = False
 
 
-class StripeClient:
-    def __init__(
-        self,
-        secret_key: str,
-        *,
-        base_url: str = DEFAULT_URL,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self._http = ServiceClient(
-            SERVICE,
-            base_url,
-            variable="STRIPE_API_URL",
-            headers={"Authorization": f"Bearer {secret_key}", "User-Agent": "dream-pixel-setup"},
-            timeout=timeout,
-            retry=retry,
-            transport=transport,
-            sleep=sleep,
-        )
-
-    async def __aenter__(self) -> StripeClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+class StripeClient(BearerApi):
+    SERVICE = SERVICE
+    URL_VARIABLE = "STRIPE_API_URL"
+    DEFAULT_URL = DEFAULT_URL
 
     async def _request(
         self, method: str, path: str, *, on_403: str = "", **kwargs: Any

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, BadRequest, NotFound
-from providers.http import ServiceClient, Sleep
+from providers.http import BearerApi
 
 SERVICE = "Supabase"
 DEFAULT_URL = "https://api.supabase.com"
@@ -33,32 +33,14 @@ class SupabaseProject:
     status: str
 
 
-class SupabaseClient:
-    def __init__(
-        self,
-        token: str,
-        base_url: str = DEFAULT_URL,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self._http = ServiceClient(
-            SERVICE,
-            base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            variable=URL_VARIABLE,
-            transport=transport,
-            sleep=sleep,
-        )
+class SupabaseClient(BearerApi):
+    SERVICE = SERVICE
+    URL_VARIABLE = URL_VARIABLE
+    DEFAULT_URL = DEFAULT_URL
+    HEADERS = {"Accept": "application/json"}
 
-    async def __aenter__(self) -> SupabaseClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def __init__(self, token: str, base_url: str = DEFAULT_URL, **kwargs: Any) -> None:
+        super().__init__(token, base_url=base_url, **kwargs)
 
     async def list_projects(self) -> list[SupabaseProject]:
         try:

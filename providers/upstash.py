@@ -7,11 +7,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import httpx
+from typing import Any
 
 from providers.errors import AuthError, NotFound, ProviderError
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, ServiceClient, Sleep
+from providers.http import BearerApi
 
 SERVICE = "Upstash Redis"
 URL_KEY = "UPSTASH_REDIS_REST_URL"
@@ -28,38 +27,15 @@ class PingResult:
     reply: str  # "PONG"
 
 
-class UpstashClient:
+class UpstashClient(BearerApi):
     """The REST endpoint of one Upstash Redis database."""
 
-    def __init__(
-        self,
-        rest_url: str,
-        token: str,
-        *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
-        self._http = ServiceClient(
-            SERVICE,
-            rest_url,
-            variable=URL_KEY,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "dream-pixel-setup"},
-            timeout=timeout,
-            retry=retry,
-            transport=transport,
-            sleep=sleep,
-        )
+    SERVICE = SERVICE
+    URL_VARIABLE = URL_KEY
 
-    async def __aenter__(self) -> UpstashClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def __init__(self, rest_url: str, token: str, **kwargs: Any) -> None:
+        # The database's own REST URL is the base URL.
+        super().__init__(token, base_url=rest_url, **kwargs)
 
     async def ping(self) -> PingResult:
         try:

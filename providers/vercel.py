@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, ProviderError
-from providers.http import ServiceClient, Sleep, map_error
+from providers.http import BearerApi, map_error
 
 SERVICE = "Vercel"
 DEFAULT_BASE_URL = "https://api.vercel.com"
@@ -111,37 +111,17 @@ def _error_body(response: httpx.Response) -> dict[str, Any]:
     return err if isinstance(err, dict) else {}
 
 
-class VercelClient:
+class VercelClient(BearerApi):
     """Thin async client over the shared ServiceClient (retries, timeouts, errors)."""
 
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        team_id: str | None = None,
-        variable: str | None = "VERCEL_API_URL",
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Sleep | None = None,
-    ) -> None:
+    SERVICE = SERVICE
+    URL_VARIABLE = "VERCEL_API_URL"
+    DEFAULT_URL = DEFAULT_BASE_URL
+    HEADERS = {"Accept": "application/json"}
+
+    def __init__(self, token: str, *, team_id: str | None = None, **kwargs: Any) -> None:
         self.team_id = team_id or None
-        self._http = ServiceClient(
-            SERVICE,
-            base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            variable=variable,
-            transport=transport,
-            sleep=sleep,
-        )
-
-    async def __aenter__(self) -> VercelClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        super().__init__(token, **kwargs)
 
     # -- plumbing --------------------------------------------------------------
     def _scope_hint(self) -> str:

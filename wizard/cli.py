@@ -225,7 +225,7 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
                 "failures": [{"step": s, "message": m} for s, m in result.failures.items()],
             }
         )
-    else:
+    elif result.changes or not result.failures:
         _print_notices(result.notices)
         title = "Plan" if dry_run else "Applied"
         print(
