@@ -205,7 +205,8 @@ class ServiceClient:
                     method, path, params=params, json=json, data=data, headers=headers
                 )
             except httpx.TransportError as exc:
-                if safe and attempt + 1 < self.retry.attempts:
+                # A refused or unreachable host rarely heals in seconds: retry briefly only.
+                if safe and attempt + 1 < min(self.retry.attempts, 3):
                     await self._sleep(retry_delay(None, attempt, self.retry))
                     attempt += 1
                     continue

@@ -15,7 +15,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from screens.messages import ApplyFinished, FinishRequested
-from screens.modals import ResumeModal
+from screens.modals import ConfirmModal, ResumeModal
 from screens.walk import WizardScreen
 from wizard.errors import SetupError
 
@@ -75,19 +75,38 @@ class WizardApp(App[int]):
         if answer == "review":
             await wizard.goto("review")
         elif answer == "restart":
-            first = self.session.steps()[0].id
-            if self.dry_run:
-                # reset() deletes the state file and keyring entries: not in a dry run.
-                self.notify("Dry run: saved progress is kept; walking from the first step.")
-            else:
-                try:
-                    self.session.reset()
-                except (SetupError, OSError) as exc:
-                    self.notify(f"Could not reset: {exc}", severity="error")
-            wizard.failed_checks.clear()
-            await wizard.goto(first)
+            self.push_screen(
+                ConfirmModal(
+                    "Start over?",
+                    f"Forget the saved progress for {self.session.environment} and the "
+                    "credentials stored in the keyring? The env file stays as it is.",
+                    yes="Start over",
+                    safe_default=True,
+                ),
+                self._restart_confirmed,
+            )
         elif wizard.pane is not None:
             wizard.pane.focus_first()
+
+    async def _restart_confirmed(self, answer: str | None) -> None:
+        wizard = self.wizard
+        if wizard is None:
+            return
+        if answer != "yes":
+            # Changed their mind: back to where the resume would have put them.
+            if wizard.pane is not None:
+                wizard.pane.focus_first()
+            return
+        if self.dry_run:
+            # reset() deletes the state file and keyring entries: not in a dry run.
+            self.notify("Dry run: saved progress is kept; walking from the first step.")
+        else:
+            try:
+                self.session.reset()
+            except (SetupError, OSError) as exc:
+                self.notify(f"Could not reset: {exc}", severity="error")
+        wizard.failed_checks.clear()
+        await wizard.goto(self.session.steps()[0].id)
 
     def _install_hangup_handler(self) -> None:
         if self.is_headless:

@@ -128,8 +128,8 @@ class FieldRow(Vertical):
         control.password = not control.password
         self.query_one(".reveal", Button).label = "show" if control.password else "hide"
 
-    def focus_control(self) -> None:
-        self.query_one(f"#{field_dom_id(self.key)}").focus()
+    def focus_control(self, *, scroll: bool = True) -> None:
+        self.query_one(f"#{field_dom_id(self.key)}").focus(scroll_visible=scroll)
 
     # -- events (messages up) ---------------------------------------------------------
     @on(Input.Blurred)

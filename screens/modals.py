@@ -29,6 +29,11 @@ class _Dialog(ModalScreen[str]):
         super().__init__()
         self.dialog_title = title
         self.message = message
+        # The button focused first (Enter answers it); None: the first one.
+        self.focus_id: str | None = None
+
+    def buttons(self) -> tuple[tuple[str, str, str], ...]:
+        return self.BUTTONS
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -36,14 +41,16 @@ class _Dialog(ModalScreen[str]):
             yield Static(self.message, classes="dialog-message", markup=False)
             yield from self.compose_body()
             with Horizontal(classes="dialog-buttons"):
-                for answer, label, variant in self.BUTTONS:
+                for answer, label, variant in self.buttons():
                     yield Button(label, id=answer, variant=variant, compact=True)  # type: ignore[arg-type]
 
     def compose_body(self) -> ComposeResult:
         return iter(())
 
     def on_mount(self) -> None:
-        self.query(Button).first().focus()
+        # Textual runs every class's on_mount, so subclasses set focus_id instead.
+        first = self.query(f"#{self.focus_id}") if self.focus_id else self.query(Button)
+        first.first().focus()
 
     @on(Button.Pressed)
     def _answer(self, event: Button.Pressed) -> None:
@@ -86,10 +93,22 @@ class CheckFailedModal(_Dialog):
 
 
 class ConfirmModal(_Dialog):
-    """Yes or no before something is written."""
+    """Yes or no before something is written (or forgotten)."""
 
     BUTTONS = (("yes", "Apply", "success"), ("no", "Cancel", "default"))
     ESCAPE_ANSWER = "no"
+
+    def __init__(
+        self, title: str, message: str, *, yes: str = "Apply", safe_default: bool = False
+    ) -> None:
+        super().__init__(title, message)
+        self.yes_label = yes
+        # Destructive questions start on Cancel, so a stray Enter changes nothing.
+        self.focus_id = "no" if safe_default else "yes"
+
+    def buttons(self) -> tuple[tuple[str, str, str], ...]:
+        variant = "error" if self.focus_id == "no" else "success"
+        return (("yes", self.yes_label, variant), ("no", "Cancel", "default"))
 
 
 class MessageModal(_Dialog):

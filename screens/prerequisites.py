@@ -7,8 +7,7 @@ user's to tick. The production URL is asked here because later steps derive from
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,15 +17,14 @@ from screens.messages import StepCompleted
 from screens.step import StepPane
 
 if TYPE_CHECKING:
-    from wizard.context import StepContext
+    pass
 
 
 def local_checks(project_dir: Path) -> dict[str, bool]:
     """The core's cheap offline checks (git, node, package.json, .git) for this folder."""
     from wizard.steps.prerequisites import local_checks as core_checks
 
-    # The core function reads only ``project_dir`` from its context.
-    return core_checks(cast("StepContext", SimpleNamespace(project_dir=project_dir)))
+    return core_checks(project_dir)
 
 
 class PrerequisitesPane(StepPane):

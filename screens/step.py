@@ -142,9 +142,20 @@ class StepPane(Pane):
     def focus_first(self) -> None:
         rows = self.rows()
         if rows:
-            rows[0].focus_control()
+            # Keep the page's top (title, guide) in view; scroll only if the field is
+            # below the fold.
+            rows[0].focus_control(scroll=False)
+            self.call_after_refresh(self._reveal_focused)
         else:
             self.query_one("#btn-next", Button).focus()
+
+    def _reveal_focused(self) -> None:
+        focused = self.app.focused
+        if focused is None or not focused.is_attached:
+            return
+        for body in self.query(".pane-body"):
+            if not body.region.contains_region(focused.region):
+                focused.scroll_visible(animate=False)
 
     def commit_on_quit(self) -> None:
         for row in self.rows():

@@ -149,11 +149,8 @@ def test_ctrl_c_saves_progress_and_exits_130(
     assert "progress is saved" in capsys.readouterr().err
     state = json.loads((project / ".dream-pixel" / "state-production.json").read_text())
     assert state["steps"]["prerequisites"]["status"] == "done"
-    assert state["steps"]["database"] == {
-        **state["steps"]["database"],
-        "status": "skipped",
-        "reason": "no db yet",
-    }
+    assert state["steps"]["database"]["status"] == "skipped"
+    assert state["steps"]["database"]["reason"] == "no db yet"
 
 
 def test_resume_starts_at_the_first_unfinished_step(

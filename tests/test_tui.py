@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Select
+from textual.widgets import Button, Select
 
 from providers.errors import NetworkError
 from screens.app import WizardApp
-from screens.modals import CheckFailedModal, ResumeModal, SkipModal
+from screens.modals import CheckFailedModal, ConfirmModal, ResumeModal, SkipModal
 from screens.sidebar import Sidebar
 from tests.tuikit import (  # noqa: F401  (the *_fixture names register fixtures)
     JWT_SECRET,
@@ -220,7 +220,11 @@ def test_start_over_resets_progress(project: Path) -> None:
 
     async def script(app: WizardApp, pilot: Pilot[int]) -> None:
         assert isinstance(app.screen, ResumeModal)
-        await pilot.press("s")
+        await pilot.press("s")  # Start over: it asks first, Cancel focused
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        assert app.focused is not None and app.focused.id == "no"
+        app.screen.query_one("#yes", Button).press()
         await settle(pilot)
         assert page(app) == "prerequisites"
         assert nav(app, "database").text == "· Database"

@@ -129,15 +129,6 @@ async def fill_prerequisites(app: WizardApp, pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
-async def skip_step(pilot: Pilot[Any], reason: str = "") -> None:
-    await pilot.press("ctrl+s")
-    await pilot.pause()
-    if reason:
-        await pilot.press(*reason)
-    await pilot.press("enter")
-    await settle(pilot)
-
-
 def preskip(session: Session, *step_ids: str) -> Session:
     """Mark steps skipped before the app starts (the walk then offers to resume)."""
     for step_id in step_ids or (*SERVICE_STEPS, "vercel", "github"):

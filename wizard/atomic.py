@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
+import time
 from pathlib import Path
 
 
@@ -19,7 +21,9 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = path.parent
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # Named after the target so `.env.*` in .gitignore covers a temp left by a kill -9.
+    _remove_stale_temps(path)
+    tmp = folder / f"{path.name}.{secrets.token_hex(6)}{TMP_SUFFIX}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(tmp, flags, mode)
@@ -39,6 +43,19 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(folder)
+
+
+TMP_SUFFIX = ".dream-pixel.tmp"
+STALE_AFTER = 60.0  # seconds: older temps belong to no live writer
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temps a killed run left beside ``path`` (they may hold secrets) are removed."""
+    now = time.time()
+    for old in path.parent.glob(f"{glob.escape(path.name)}.*{TMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if now - old.lstat().st_mtime > STALE_AFTER:
+                old.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,6 +140,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:
         _err(f"error: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})")
+        return 1
+    except Exception as exc:
+        # A bug, not an expected failure. Its message or traceback could quote a value, so
+        # only the type is shown unless the developer asks for the whole thing.
+        if os.environ.get("DREAM_PIXEL_DEBUG"):
+            raise
+        _err(
+            f"internal error ({type(exc).__name__}): nothing more is shown, as it could hold a "
+            "secret; rerun with DREAM_PIXEL_DEBUG=1 to see the traceback, and report it"
+        )
         return 1
 
 

@@ -172,6 +172,10 @@ class Session:
         if self.inputs.env_file is not None:
             for key, value in read_input_env_file(self.inputs.env_file).items():
                 vs.set_app(key, value, "env-file")
+        for key, value in self.state.app.items():
+            # Answers from an unfinished walk fill gaps; the env file, once written, wins.
+            if key not in vs.app and not cat.is_secret(key):
+                vs.set_app(key, value, "set")
         vs.choices.update(self.state.choices)
         for key, value in self.inputs.sets.items():
             f = cat.field(key)
@@ -203,18 +207,34 @@ class Session:
                 continue
             if f.default is not None:
                 vs.set_app(f.key, f.default, "default")
-        if self.choice("storage") == "r2":
-            if vs.app_source.get("AWS_REGION") == "default":
-                vs.set_app("AWS_REGION", "auto", "default")
-            account = vs.operator.get("CLOUDFLARE_ACCOUNT_ID")
-            if account and "S3_ENDPOINT" not in vs.app:
-                vs.set_app("S3_ENDPOINT", f"https://{account}.r2.cloudflarestorage.com", "derived")
-        if "storage_mode" not in vs.choices and vs.app.get("AWS_ACCESS_KEY_ID"):
-            # App keys given and no explicit choice: use them rather than create new ones.
+        self._derive()
+        key_source = vs.app_source.get("AWS_ACCESS_KEY_ID")
+        # App keys the user brings (not ones our storage step provisioned on an earlier
+        # run) and no explicit choice: use them rather than create new ones.
+        brought = key_source in ("set", "env-file") or (
+            key_source == "existing" and self.status("storage") != "done"
+        )
+        if "storage_mode" not in vs.choices and brought:
             vs.choices["storage_mode"] = "existing"
         for f in cat.app_fields():
             if f.source == "generated" and (not vs.app.get(f.key) or f.key in self.inputs.rotate):
                 vs.set_app(f.key, new_secret(), "generated")
+
+    def _derive(self) -> None:
+        """Values that follow from choices: R2's region and endpoint."""
+        vs = self.values
+        r2 = self.choice("storage") == "r2"
+        region_source = vs.app_source.get("AWS_REGION")
+        if r2 and region_source == "default" and vs.app.get("AWS_REGION") != "auto":
+            vs.set_app("AWS_REGION", "auto", "default")
+        elif not r2 and region_source == "default" and vs.app.get("AWS_REGION") == "auto":
+            vs.set_app("AWS_REGION", "us-east-1", "default")
+        account = vs.operator.get("CLOUDFLARE_ACCOUNT_ID")
+        if r2 and account and vs.app_source.get("S3_ENDPOINT") in (None, "derived"):
+            vs.set_app("S3_ENDPOINT", f"https://{account}.r2.cloudflarestorage.com", "derived")
+        elif not r2 and vs.app_source.get("S3_ENDPOINT") == "derived":
+            vs.app.pop("S3_ENDPOINT", None)
+            vs.app_source.pop("S3_ENDPOINT", None)
 
     def load_keyring_credentials(self) -> None:
         """Fill operator secrets not in the environment from the keyring (TUI/plain)."""
@@ -310,6 +330,8 @@ class Session:
             else:
                 self.values.operator[key] = value
                 self.values.operator_source[key] = "prompt"
+        if key in ("storage", "CLOUDFLARE_ACCOUNT_ID"):
+            self._derive()
 
     def generate(self, key: str) -> str:
         value = new_secret()
@@ -318,6 +340,11 @@ class Session:
 
     def mark_skipped(self, step_id: str, reason: str) -> None:
         self.state.mark(step_id, "skipped", reason=reason)
+        self.save()
+
+    def mark_pending(self, step_id: str) -> None:
+        """A skipped step the user came back to is included again."""
+        self.state.mark(step_id, "pending")
         self.save()
 
     def mark_done(self, step_id: str) -> None:
@@ -329,8 +356,11 @@ class Session:
         if step_ids is not None:
             wanted = set(step_ids)
             return [s for s in STEP_IDS if s in wanted]
-        only = set(self.inputs.only) if self.inputs.only else set(STEP_IDS)
-        return [s for s in STEP_IDS if s in only and s not in self.inputs.skip]
+        if self.inputs.only:
+            only = set(self.inputs.only)
+            return [s for s in STEP_IDS if s in only and s not in self.inputs.skip]
+        # Steps the user skipped (with a reason) stay skipped until named in --only.
+        return [s for s in STEP_IDS if s not in self.inputs.skip and self.status(s) != "skipped"]
 
     def problems(self, step_ids: Iterable[str] | None = None) -> list[str]:
         selected = self.selection(step_ids)
@@ -440,7 +470,10 @@ class Session:
     def _persist_provided(self, key: str, value: str) -> None:
         # A secret shown once (webhook secret, access key) must survive a later failure.
         from wizard.envfile import write_env_file
+        from wizard.gitignore import ensure_ignored
 
+        # The file is about to hold a secret: make sure git will not pick it up first.
+        ensure_ignored(self.project_dir, dry_run=False)
         self.document.set(key, value)
         write_env_file(self.project_dir / f".env.{self.environment}", self.document)
 
@@ -564,9 +597,22 @@ class Session:
                 self._account(f.key), value
             ):
                 self.values.operator_source[f.key] = "keyring"
+        # Public answers typed in the walk survive a quit before the env file is written;
+        # once it holds them, the state keeps no copy.
+        on_disk = load_env_file(self.project_dir / f".env.{self.environment}").values()
+        self.state.app = {
+            k: v
+            for k, v in self.values.app.items()
+            if not self.catalogue.is_secret(k)
+            and self.values.app_source.get(k) == "set"
+            and on_disk.get(k) != v
+        }
         save_state(self.project_dir, self.state)
 
     def reset(self) -> None:
+        if self.dry_run:
+            self.state = State(environment=self.environment)
+            return
         path = state_path(self.project_dir, self.environment)
         path.unlink(missing_ok=True)
         for f in self.catalogue.all_fields():

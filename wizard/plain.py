@@ -20,6 +20,8 @@ from providers.errors import ProviderError
 from wizard.errors import SetupError, ValidationFailed
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wizard.catalogue import Field, Step
     from wizard.engine import RunResult, Session
 
@@ -138,20 +140,29 @@ class PlainWalk:
             if answer == "Review":
                 index = len(step_ids)
             elif answer == "Start over":
+                forget = (
+                    f"Forget the saved progress for {s.environment} and the credentials stored "
+                    "in the keyring? (the env file stays)"
+                )
                 if self.dry_run:
                     _say("Dry run: saved progress is kept; walking from the first step.")
-                else:
+                elif self.confirm(forget, default=False):
                     s.reset()
             else:
-                first = s.first_unfinished()
-                index = step_ids.index(first) if first in step_ids else len(step_ids)
+                index = self.next_unfinished(-1)
         while index < len(step_ids):
             outcome = self.step(s.steps()[index], first=index == 0)
-            if outcome == BACK:
-                index = max(index - 1, 0)
-            else:
-                index += 1
+            # Back goes one step back; forward skips what is already done or skipped.
+            index = max(index - 1, 0) if outcome == BACK else self.next_unfinished(index)
         return self.review()
+
+    def next_unfinished(self, index: int) -> int:
+        """The index of the next step after ``index`` still to do (len: the review)."""
+        steps = self.session.steps()
+        for i in range(index + 1, len(steps)):
+            if self.session.status(steps[i].id) not in ("done", "skipped"):
+                return i
+        return len(steps)
 
     def step(self, step: Step, *, first: bool = False) -> str:
         s = self.session
@@ -439,24 +450,13 @@ def _describe(exc: BaseException, what: str) -> str:
 
 
 def _include_if_skipped(session: Session, step_id: str) -> None:
-    """A skipped step the user fills in after all is pending again.
-
-    Wanted in the engine as ``Session.mark_pending``; until then, the state directly.
-    """
+    """A skipped step the user fills in after all is pending again."""
     if session.status(step_id) != "skipped":
         return
-    mark_pending = getattr(session, "mark_pending", None)
-    if callable(mark_pending):
-        mark_pending(step_id)
-    else:
-        session.state.mark(step_id, "pending")
+    session.mark_pending(step_id)
 
 
-def _local_checks(project_dir: Any) -> dict[str, bool]:
-    from types import SimpleNamespace
-    from typing import cast
-
+def _local_checks(project_dir: Path) -> dict[str, bool]:
     from wizard.steps.prerequisites import local_checks
 
-    # The core function reads only ``project_dir`` from its context.
-    return local_checks(cast("Any", SimpleNamespace(project_dir=project_dir)))
+    return local_checks(project_dir)

@@ -36,6 +36,8 @@ class State:
     choices: dict[str, str] = field(default_factory=dict)
     # Non-secret operator values (project ids, repository, zone): remembered for resume.
     operator: dict[str, str] = field(default_factory=dict)
+    # Public (non-secret) app values typed in an unfinished walk, e.g. NEXTAUTH_URL.
+    app: dict[str, str] = field(default_factory=dict)
     version: int = SCHEMA_VERSION
 
     def step(self, step_id: str) -> StepState:
@@ -68,6 +70,7 @@ class State:
             steps=steps,
             choices=dict(data.get("choices") or {}),
             operator=dict(data.get("operator") or {}),
+            app=dict(data.get("app") or {}),
         )
 
 

@@ -1,0 +1,236 @@
+"""kill -9 during a real `dream-pixel-setup apply`: what is on disk must stay whole, and the
+next apply must finish with exactly one of everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytest.register_assert_rewrite("tests.e2e_world")
+
+from tests.e2e_world import ROOT, World  # noqa: E402
+from tests.fakes.base import Reply, Request  # noqa: E402
+
+pytest_plugins = ("tests.pg_server", "tests.e2e_world")
+
+# The names Next.js (and dotenv tooling) would load as env files.
+ENV_FILE_NAMES = (".env", ".env.local", ".env.production", ".env.production.local")
+
+
+def start(world: World) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        world.subprocess_argv("apply", "--yes"),
+        cwd=ROOT,
+        env=world.subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def kill9(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def assert_whole(world: World, note: str) -> None:
+    """What a kill may leave: the old file or the new one, never half of either."""
+    from wizard.envfile import load_env_file
+
+    project = world.project_dir
+    env = world.env_path
+    if env.exists():
+        assert stat.S_IMODE(env.stat().st_mode) == 0o600, note
+        text = env.read_text(encoding="utf-8")
+        assert text.endswith("\n"), f"{note}: the env file ends in a partial line"
+        doc = load_env_file(env)
+        assert doc.load_error is None, note
+        values = doc.values()
+        # Each value present is whole: complete lines, and each the right shape.
+        for key, value in values.items():
+            assert value, f"{note}: {key} is empty"
+        expected = {**world.app_secrets(), **world.app_public()}
+        for key, value in values.items():
+            if key in expected:
+                assert value == expected[key], f"{note}: {key} differs"
+        if "STRIPE_WEBHOOK_SECRET" in values:
+            assert len(values["STRIPE_WEBHOOK_SECRET"]) == len("whsec_") + 32, note
+        if "AWS_SECRET_ACCESS_KEY" in values:
+            assert "AWS_ACCESS_KEY_ID" in values, f"{note}: a key secret without its id"
+            assert len(values["AWS_SECRET_ACCESS_KEY"]) == 40, note
+    if world.state_path.exists():
+        data = json.loads(world.state_path.read_text(encoding="utf-8"))
+        assert data["environment"] == "production", note
+    # No stray file a loader would read as an env file (a temp file named .env.production.x
+    # would be, in some tools): the wizard's temp files never start with ".env".
+    for path in project.rglob("*"):
+        if path.name.startswith(".env") and path.is_file():
+            assert path.name in ENV_FILE_NAMES, f"{note}: stray {path.name}"
+
+
+def requests_seen(world: World) -> int:
+    return sum(len(fake.log) for fake in world.fakes.values())
+
+
+def started_talking(world: World, proc: subprocess.Popen[bytes], before: int) -> Callable[[], bool]:
+    return lambda: requests_seen(world) > before or proc.poll() is not None
+
+
+def test_kill_at_random_moments_then_apply_finishes_once(world: World) -> None:
+    seed = int(os.environ.get("E2E_KILL_SEED") or time.time_ns() % 1_000_000)
+    rng = random.Random(seed)
+    world.set_delay(0.05)  # from its first request to its end, an apply spans ~1.5 s
+    kills, with_env_file = 6, 0
+    for slot in range(kills):
+        before = requests_seen(world)
+        proc = start(world)
+        # Timed from the first request, so interpreter start-up does not eat the window;
+        # one random moment in each quarter second of 0-1.5 s covers the whole run.
+        wait_for(started_talking(world, proc, before))
+        wait = (slot + rng.random()) * 1.5 / kills
+        time.sleep(wait)
+        kill9(proc)
+        with_env_file += world.env_path.exists()
+        assert_whole(world, f"seed {seed}, kill {slot + 1} at {wait:.2f} s")
+    assert with_env_file >= 1
+
+    world.set_delay(0)
+    final = world.run_subprocess("apply", "--yes")
+    note = f"seed {seed}: {final.stderr[-1500:]}"
+    if final.returncode != 0 and "signing secret is not known" in final.stderr:
+        # A kill landed while Stripe was creating the endpoint: the bug pinned down by
+        # test_kill_after_stripe_created_the_endpoint_recovers_its_secret.
+        pytest.xfail("known bug: lost webhook secret after a kill (see the Stripe test below)")
+    assert final.returncode == 0, note
+    assert "Traceback" not in final.stderr
+    assert_whole(world, f"seed {seed}, after the final apply")
+    env = world.env_values()
+    [endpoint] = world.stripe.endpoints.values()
+    assert env["STRIPE_WEBHOOK_SECRET"] == endpoint["secret"], note
+    keys = world.aws.access_keys()
+    if len(keys) == 2 and env["AWS_ACCESS_KEY_ID"] in keys:
+        # A kill landed between CreateAccessKey and the env-file write: the bug pinned down
+        # by test_crash_right_after_the_access_key_is_made_leaves_one_key.
+        pytest.xfail("known bug: orphan IAM access key after a kill (see the storage test)")
+    assert keys == [env["AWS_ACCESS_KEY_ID"]], note
+    assert world.aws.secret_of(env["AWS_ACCESS_KEY_ID"]) == env["AWS_SECRET_ACCESS_KEY"]
+    assert {k: v for k, v in world.vercel_values().items()} == {k: [v] for k, v in env.items()}
+    assert world.github_secret("SENTRY_AUTH_TOKEN") == env["SENTRY_AUTH_TOKEN"]
+
+
+def slow_route(world: World, method: str, path: str, seconds: float) -> None:
+    """Delay only the matching requests (they are logged before the wait)."""
+    fake = world.stripe
+    real: Callable[[Request], Reply] = fake._dispatch
+
+    def dispatch(req: Request) -> Reply:
+        if req.method == method and req.path == path:
+            time.sleep(seconds)
+        return real(req)
+
+    fake._dispatch = dispatch  # type: ignore[method-assign]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG wizard/steps/stripe.py check(): after a kill between Stripe creating the "
+    "endpoint and the secret reaching the env file, the rerun refuses (Conflict: secret not "
+    "known) instead of replaying the create with its stable Idempotency-Key",
+)
+def test_kill_after_stripe_created_the_endpoint_recovers_its_secret(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_route(world, "POST", "/v1/webhook_endpoints", 0.6)
+    proc = start(world)
+    try:
+        wait_for(lambda: bool(world.stripe.requests("POST", r"^/v1/webhook_endpoints$")))
+    finally:
+        kill9(proc)  # Stripe is still working on the create: its answer will find no one
+    wait_for(lambda: bool(world.stripe.endpoints))
+    assert_whole(world, "killed during the webhook create")
+    assert "STRIPE_WEBHOOK_SECRET" not in world.env_values()
+
+    code, _, err = world.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    [endpoint] = world.stripe.endpoints.values()
+    assert world.env_values()["STRIPE_WEBHOOK_SECRET"] == endpoint["secret"]
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing after it runs (no except/finally in the wizard catches it)."""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG wizard/steps/storage.py _provision_user: a crash between CreateAccessKey and "
+    "the env-file write leaves an orphan key; the rerun makes a second one (and a third run "
+    "after another such crash stops at AWS's 2-key limit)",
+)
+def test_crash_right_after_the_access_key_is_made_leaves_one_key(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from providers.s3 import IamUser
+
+    real = IamUser.create_access_key
+
+    def crash_after(self: IamUser) -> tuple[str, str]:
+        real(self)
+        raise Crash
+
+    with monkeypatch.context() as m:
+        m.setattr(IamUser, "create_access_key", crash_after)
+        with pytest.raises(Crash):
+            world.cli(monkeypatch, "apply", "--yes")
+    assert len(world.aws.access_keys()) == 1
+    assert "AWS_SECRET_ACCESS_KEY" not in world.env_values()
+
+    code, _, err = world.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    env = world.env_values()
+    assert world.aws.access_keys() == [env["AWS_ACCESS_KEY_ID"]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG wizard/atomic.py + wizard/gitignore.py: a kill between creating the temp file "
+    "and the rename leaves ..env.production.<hex>.tmp (every secret, mode 0600) that no "
+    ".gitignore pattern the wizard adds covers, and no later run removes it",
+)
+def test_temp_file_left_by_a_kill_is_ignored_or_removed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fnmatch
+
+    code, _, err = world.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    # Exactly what wizard.atomic.write_atomic leaves when killed before os.replace.
+    stray = world.project_dir / f".{world.env_path.name}.0123456789ab.tmp"
+    stray.write_bytes(world.env_path.read_bytes())
+    stray.chmod(0o600)
+    code, _, err = world.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    patterns = [
+        p.strip()
+        for p in (world.project_dir / ".gitignore").read_text().splitlines()
+        if p.strip() and not p.startswith(("#", "!"))
+    ]
+    ignored = any(fnmatch.fnmatch(stray.name, p) for p in patterns)
+    assert ignored or not stray.exists()
