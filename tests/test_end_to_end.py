@@ -333,13 +333,6 @@ def test_second_apply_creates_nothing_twice_and_keeps_every_secret(
     assert write_counts(world) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/engine.py Session._resolve: the AWS keys the storage step provisioned "
-    "flip storage_mode to 'existing' on the next run, so storage reruns in bring-your-own "
-    "mode (probe object written, bucket settings no longer reconciled) and the choice is "
-    "saved to the state file for good",
-)
 def test_rerun_keeps_storage_in_provision_mode(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -359,6 +352,7 @@ def test_rerun_keeps_storage_in_provision_mode(
     ]
     code, _, err = world.cli(monkeypatch, "apply", "--yes")
     assert code == 0, err
+    # The keys it made itself do not turn the bucket into a bring-your-own one.
     assert world.state().get("choices", {}).get("storage_mode") in (None, "provision")
 
 
@@ -569,12 +563,6 @@ def test_token_refused_mid_push_keeps_finished_work_and_resumes(
         assert world.github_secret(name) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/engine.py Session._persist_provided: a secret provided by an early step "
-    "(the AWS key) creates .env.production before the env-file step adds it to .gitignore; a "
-    "failure in between leaves every secret in a file git would commit",
-)
 def test_failure_after_a_provisioned_secret_leaves_the_env_file_ignored(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

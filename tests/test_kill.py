@@ -3,6 +3,7 @@ next apply must finish with exactly one of everything."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import random
@@ -19,6 +20,7 @@ pytest.register_assert_rewrite("tests.e2e_world")
 
 from tests.e2e_world import ROOT, World  # noqa: E402
 from tests.fakes.base import Reply, Request  # noqa: E402
+from wizard.atomic import TMP_SUFFIX  # noqa: E402
 
 pytest_plugins = ("tests.pg_server", "tests.e2e_world")
 
@@ -72,11 +74,23 @@ def assert_whole(world: World, note: str) -> None:
     if world.state_path.exists():
         data = json.loads(world.state_path.read_text(encoding="utf-8"))
         assert data["environment"] == "production", note
-    # No stray file a loader would read as an env file (a temp file named .env.production.x
-    # would be, in some tools): the wizard's temp files never start with ".env".
+    # No stray file a loader would take for an env file. A kill inside write_atomic may
+    # leave its temp: only under the wizard's own suffix, 0600, and git-ignored.
+    patterns = ignore_patterns(world)
     for path in project.rglob("*"):
-        if path.name.startswith(".env") and path.is_file():
-            assert path.name in ENV_FILE_NAMES, f"{note}: stray {path.name}"
+        if not (path.name.startswith(".env") and path.is_file()):
+            continue
+        if path.name in ENV_FILE_NAMES:
+            continue
+        assert path.name.endswith(TMP_SUFFIX), f"{note}: stray {path.name}"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{note}: {path.name}"
+        assert any(fnmatch.fnmatch(path.name, p) for p in patterns), f"{note}: {path.name}"
+
+
+def ignore_patterns(world: World) -> list[str]:
+    gitignore = world.project_dir / ".gitignore"
+    lines = gitignore.read_text().splitlines() if gitignore.exists() else []
+    return [p.strip() for p in lines if p.strip() and not p.startswith(("#", "!"))]
 
 
 def requests_seen(world: World) -> int:
@@ -208,29 +222,84 @@ def test_crash_right_after_the_access_key_is_made_leaves_one_key(
     assert world.aws.access_keys() == [env["AWS_ACCESS_KEY_ID"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/atomic.py + wizard/gitignore.py: a kill between creating the temp file "
-    "and the rename leaves ..env.production.<hex>.tmp (every secret, mode 0600) that no "
-    ".gitignore pattern the wizard adds covers, and no later run removes it",
-)
-def test_temp_file_left_by_a_kill_is_ignored_or_removed(
+def test_temp_files_left_by_a_kill_are_ignored_then_removed(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fnmatch
+    code, _, err = world.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    # What write_atomic leaves when killed before its rename: one long ago, one just now.
+    secret_text = world.env_path.read_bytes()
+    old = world.project_dir / f"{world.env_path.name}.0123456789ab{TMP_SUFFIX}"
+    fresh = world.project_dir / f"{world.env_path.name}.ba9876543210{TMP_SUFFIX}"
+    for stray in (old, fresh):
+        stray.write_bytes(secret_text)
+        stray.chmod(0o600)
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
 
     code, _, err = world.cli(monkeypatch, "apply", "--yes")
     assert code == 0, err
-    # Exactly what wizard.atomic.write_atomic leaves when killed before os.replace.
-    stray = world.project_dir / f".{world.env_path.name}.0123456789ab.tmp"
-    stray.write_bytes(world.env_path.read_bytes())
-    stray.chmod(0o600)
+    assert not old.exists()  # a killed run's leftover, with every secret: removed
+    # One that may belong to a writer still running is left, but git never sees it.
+    assert any(fnmatch.fnmatch(fresh.name, p) for p in ignore_patterns(world))
+    assert_whole(world, "after the rerun")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG wizard/engine.py Session._resolve: a kill after the new access key reached "
+    ".env.production but before storage was recorded done makes the next run take the keys "
+    "for the user's own (storage_mode=existing), saved in the state for good",
+)
+def test_crash_after_the_new_key_reached_the_env_file_stays_in_provision_mode(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wizard.engine import Session
+
+    real = Session._persist_provided
+
+    def crash_after_secret(self: Session, key: str, value: str) -> None:
+        real(self, key, value)
+        if key == "AWS_SECRET_ACCESS_KEY":
+            raise Crash
+
+    with monkeypatch.context() as m:
+        m.setattr(Session, "_persist_provided", crash_after_secret)
+        with pytest.raises(Crash):
+            world.cli(monkeypatch, "apply", "--yes")
+    key_id = world.env_values()["AWS_ACCESS_KEY_ID"]
+    assert world.aws.access_keys() == [key_id]
+
     code, _, err = world.cli(monkeypatch, "apply", "--yes")
     assert code == 0, err
-    patterns = [
-        p.strip()
-        for p in (world.project_dir / ".gitignore").read_text().splitlines()
-        if p.strip() and not p.startswith(("#", "!"))
-    ]
-    ignored = any(fnmatch.fnmatch(stray.name, p) for p in patterns)
-    assert ignored or not stray.exists()
+    assert world.aws.access_keys() == [key_id]
+    assert world.state().get("choices", {}).get("storage_mode") in (None, "provision")
+    code, out, err = world.cli(monkeypatch, "plan", "--json")
+    storage = [c for c in json.loads(out)["changes"] if c["target"] == "storage"]
+    assert [c["action"] for c in storage] == ["unchanged"], storage
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG wizard/steps/env_file.py run(): write_env_file() comes before "
+    "ensure_ignored(), so a kill between them leaves the secrets in a file git would commit",
+)
+def test_crash_while_ignoring_the_env_file_leaves_no_secret_unignored(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wizard.steps import env_file
+
+    real = env_file.ensure_ignored
+
+    def crash_on_write(project_dir: Path, *, dry_run: bool) -> list[str]:
+        if not dry_run:
+            raise Crash
+        return real(project_dir, dry_run=dry_run)
+
+    with monkeypatch.context() as m:
+        m.setattr(env_file, "ensure_ignored", crash_on_write)
+        with pytest.raises(Crash):
+            # No step before env-file provides a value: the env-file step writes first.
+            world.cli(monkeypatch, "apply", "--yes", "--only", "secrets,env-file")
+    if world.env_path.exists():
+        assert any(fnmatch.fnmatch(world.env_path.name, p) for p in ignore_patterns(world))
