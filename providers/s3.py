@@ -635,6 +635,10 @@ class IamUser:
             found = self.client.list_access_keys(UserName=self.name)["AccessKeyMetadata"]
         return [AccessKey(k["AccessKeyId"], k.get("CreateDate")) for k in found]
 
+    def delete_access_key(self, key_id: str) -> None:
+        with self._errors():
+            self.client.delete_access_key(UserName=self.name, AccessKeyId=key_id)
+
     def create_access_key(self) -> tuple[str, str]:
         """A new key: (id, secret). The secret is shown this once and never again."""
         with boto_errors(

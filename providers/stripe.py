@@ -64,6 +64,7 @@ class WebhookEndpoint:
     enabled_events: tuple[str, ...]
     status: str  # "enabled" | "disabled"
     livemode: bool
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -210,4 +211,5 @@ def _endpoint(data: dict[str, Any]) -> WebhookEndpoint:
         enabled_events=tuple(str(e) for e in data.get("enabled_events") or ()),
         status=str(data.get("status") or "enabled"),
         livemode=bool(data.get("livemode", False)),
+        description=str(data.get("description") or ""),
     )

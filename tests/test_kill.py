@@ -122,10 +122,6 @@ def test_kill_at_random_moments_then_apply_finishes_once(world: World) -> None:
     world.set_delay(0)
     final = world.run_subprocess("apply", "--yes")
     note = f"seed {seed}: {final.stderr[-1500:]}"
-    if final.returncode != 0 and "signing secret is not known" in final.stderr:
-        # A kill landed while Stripe was creating the endpoint: the bug pinned down by
-        # test_kill_after_stripe_created_the_endpoint_recovers_its_secret.
-        pytest.xfail("known bug: lost webhook secret after a kill (see the Stripe test below)")
     assert final.returncode == 0, note
     assert "Traceback" not in final.stderr
     assert_whole(world, f"seed {seed}, after the final apply")
@@ -133,10 +129,6 @@ def test_kill_at_random_moments_then_apply_finishes_once(world: World) -> None:
     [endpoint] = world.stripe.endpoints.values()
     assert env["STRIPE_WEBHOOK_SECRET"] == endpoint["secret"], note
     keys = world.aws.access_keys()
-    if len(keys) == 2 and env["AWS_ACCESS_KEY_ID"] in keys:
-        # A kill landed between CreateAccessKey and the env-file write: the bug pinned down
-        # by test_crash_right_after_the_access_key_is_made_leaves_one_key.
-        pytest.xfail("known bug: orphan IAM access key after a kill (see the storage test)")
     assert keys == [env["AWS_ACCESS_KEY_ID"]], note
     assert world.aws.secret_of(env["AWS_ACCESS_KEY_ID"]) == env["AWS_SECRET_ACCESS_KEY"]
     assert {k: v for k, v in world.vercel_values().items()} == {k: [v] for k, v in env.items()}
@@ -163,12 +155,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/steps/stripe.py check(): after a kill between Stripe creating the "
-    "endpoint and the secret reaching the env file, the rerun refuses (Conflict: secret not "
-    "known) instead of replaying the create with its stable Idempotency-Key",
-)
 def test_kill_after_stripe_created_the_endpoint_recovers_its_secret(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -192,12 +178,6 @@ class Crash(BaseException):
     """Stands for kill -9: nothing after it runs (no except/finally in the wizard catches it)."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/steps/storage.py _provision_user: a crash between CreateAccessKey and "
-    "the env-file write leaves an orphan key; the rerun makes a second one (and a third run "
-    "after another such crash stops at AWS's 2-key limit)",
-)
 def test_crash_right_after_the_access_key_is_made_leaves_one_key(
     world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -245,12 +225,6 @@ def test_temp_files_left_by_a_kill_are_ignored_then_removed(
     assert_whole(world, "after the rerun")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/engine.py Session._resolve: a kill after the new access key reached "
-    ".env.production but before storage was recorded done makes the next run take the keys "
-    "for the user's own (storage_mode=existing), saved in the state for good",
-)
 def test_crash_after_the_new_key_reached_the_env_file_stays_in_provision_mode(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -279,11 +253,6 @@ def test_crash_after_the_new_key_reached_the_env_file_stays_in_provision_mode(
     assert [c["action"] for c in storage] == ["unchanged"], storage
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/steps/env_file.py run(): write_env_file() comes before "
-    "ensure_ignored(), so a kill between them leaves the secrets in a file git would commit",
-)
 def test_crash_while_ignoring_the_env_file_leaves_no_secret_unignored(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -163,9 +163,11 @@ def test_provision_creates_bucket_rules_user_and_one_key(
         "IAM user policy": "create",
         "IAM access key": "create",
     }
-    # Non-secret ids are remembered; the secret appears nowhere but the provided value.
+    # Names are remembered, the key id only as a keyed digest; the secret appears nowhere
+    # but the provided value.
     assert ctx.memory["iam_user"] == USER
-    assert ctx.memory["access_key_id"] == out["AWS_ACCESS_KEY_ID"]
+    assert ctx.memory["access_key_id"] == ctx.digest(out["AWS_ACCESS_KEY_ID"])
+    assert out["AWS_ACCESS_KEY_ID"] not in json.dumps(ctx.memory)
     shown = json.dumps([c.to_json() for c in ctx.changes] + ctx.notices + [ctx.memory], default=str)
     assert secret not in shown
     assert ADMIN_SECRET not in shown

@@ -47,6 +47,7 @@ class StepContext:
     scratch: dict[str, Any] = field(default_factory=dict)
     on_progress: ProgressFn | None = None
     on_provide: Callable[[str, str], None] | None = None
+    on_checkpoint: Callable[[], None] | None = None
 
     # -- reading values ------------------------------------------------------
     def app(self, key: str) -> str | None:
@@ -100,3 +101,8 @@ class StepContext:
     def digest(self, value: str) -> str:
         """A keyed digest of a value, safe to keep in the state file."""
         return hmac.new(self.digest_key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def checkpoint(self) -> None:
+        """Save this step's memory now, before an action whose answer could be lost."""
+        if self.on_checkpoint and not self.dry_run:
+            self.on_checkpoint()

@@ -211,8 +211,11 @@ class Session:
         key_source = vs.app_source.get("AWS_ACCESS_KEY_ID")
         # App keys the user brings (not ones our storage step provisioned on an earlier
         # run) and no explicit choice: use them rather than create new ones.
+        storage_memory = self.state.steps["storage"].memory if "storage" in self.state.steps else {}
         brought = key_source in ("set", "env-file") or (
-            key_source == "existing" and self.status("storage") != "done"
+            key_source == "existing"
+            and self.status("storage") != "done"
+            and "keys_before_create" not in storage_memory
         )
         if "storage_mode" not in vs.choices and brought:
             vs.choices["storage_mode"] = "existing"
@@ -465,6 +468,7 @@ class Session:
             digest_key=self.digest_key(),
             on_progress=on_progress,
             on_provide=None if dry_run else self._persist_provided,
+            on_checkpoint=None if dry_run else self.save,
         )
 
     def _persist_provided(self, key: str, value: str) -> None:

@@ -30,5 +30,5 @@ async def run(ctx: StepContext) -> None:
         ctx.change("env-file", ".gitignore", "update", ", ".join(missing_ignores), kind="resource")
     if ctx.dry_run:
         return
-    write_env_file(path, doc)
     ensure_ignored(ctx.project_dir, dry_run=False)
+    write_env_file(path, doc)

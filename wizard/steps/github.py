@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from providers.errors import BadRequest, PermissionDenied, ProviderError
+from providers.errors import AuthError, BadRequest, PermissionDenied, ProviderError
 from providers.github import (
     DEFAULT_BASE_URL,
     MAX_SECRET_BYTES,
@@ -224,8 +224,8 @@ async def run(ctx: StepContext) -> None:
     for _, err in errors:
         if not isinstance(err, ProviderError):
             raise err
-    if len(errors) == 1:
-        raise errors[0][1]
+    if len(errors) == 1 or all(isinstance(e, AuthError) for _, e in errors):
+        raise errors[0][1]  # one cause (a refused token is GITHUB_TOKEN's fault, not each key's)
     first = cast(ProviderError, errors[0][1])
     raise ProviderError(
         SERVICE,

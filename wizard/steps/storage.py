@@ -240,7 +240,9 @@ async def _run_s3(ctx: StepContext, t: Target) -> None:
     await _provision_bucket(ctx, t, bucket)
     user = await _call(_iam_user, t, _clients(ctx))
     exists = await _call(user.exists)
-    if t.app is not None and t.app.access_key_id != ctx.memory.get("access_key_id"):
+    if t.app is not None and ctx.digest(t.app.access_key_id or "") != ctx.memory.get(
+        "access_key_id"
+    ):
         keys = await _call(user.access_keys) if exists else []
         if t.app.access_key_id not in {k.id for k in keys}:
             # Keys the user brought: use them, and make no IAM user they would not use.
@@ -376,11 +378,22 @@ async def _provision_user(ctx: StepContext, t: Target, user: IamUser, exists: bo
 
     keys = await _call(user.access_keys) if readable else []
     app_id = t.app.access_key_id if t.app else None
+    before = ctx.memory.get("keys_before_create")
+    if isinstance(before, list):
+        # A run stopped between CreateAccessKey and saving the secret: the keys it made
+        # are unusable (their secret was shown to no one).
+        orphans = [k for k in keys if ctx.digest(k.id) not in before and k.id != app_id]
+        for k in orphans:
+            ctx.resource("IAM access key", "remove", "an orphan made by an interrupted run")
+            if not ctx.dry_run:
+                await _call(user.delete_access_key, k.id)
+        keys = [k for k in keys if k not in orphans]
     if app_id and app_id in {k.id for k in keys}:
         ctx.resource(
             "IAM access key", "unchanged", f"{APP_KEY_ID} in the env file is this user's key"
         )
-        ctx.memory["access_key_id"] = app_id
+        ctx.memory["access_key_id"] = ctx.digest(app_id)  # the catalogue keeps ids secret
+        ctx.memory.pop("keys_before_create", None)
         if not ctx.dry_run:
             await _probe(ctx, t, await _call(_app_bucket, t, _clients(ctx)))
         return
@@ -405,11 +418,14 @@ async def _provision_user(ctx: StepContext, t: Target, user: IamUser, exists: bo
         ctx.pending(APP_KEY_ID)
         ctx.pending(APP_SECRET)
         return
+    ctx.memory["keys_before_create"] = [ctx.digest(k.id) for k in keys]
+    ctx.checkpoint()
     key_id, secret = await _call(user.create_access_key)
     # Right away: the secret is shown this once, a later failure must not lose it.
     ctx.provide(APP_KEY_ID, key_id)
     ctx.provide(APP_SECRET, secret)
-    ctx.memory["access_key_id"] = key_id
+    ctx.memory["access_key_id"] = ctx.digest(key_id)
+    ctx.memory.pop("keys_before_create", None)
 
 
 async def _probe(ctx: StepContext, t: Target, bucket: Bucket) -> None:

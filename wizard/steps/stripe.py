@@ -143,11 +143,19 @@ def _needs_new_secret(ctx: StepContext, endpoint: WebhookEndpoint) -> bool:
     return not secret or _secret_is_stale(ctx, endpoint, secret)
 
 
-def _refuse_unknown_secret(ctx: StepContext, endpoint: WebhookEndpoint, url: str) -> None:
-    if not _needs_new_secret(ctx, endpoint) or ctx.choice(ROLL_CHOICE) == "yes":
-        return
+def _maybe_lost_create(ctx: StepContext, endpoint: WebhookEndpoint) -> bool:
+    """Made by this wizard, its secret never stored: a create whose answer was lost (kill,
+    crash). Stripe replays it, secret included, for the same Idempotency-Key (24 h)."""
+    return (
+        endpoint.description == DESCRIPTION
+        and not ctx.app(WEBHOOK_SECRET_KEY)
+        and ctx.choice(ROLL_CHOICE) != "yes"
+    )
+
+
+def _unknown_secret(ctx: StepContext, endpoint: WebhookEndpoint, url: str) -> Conflict:
     what = "belongs to an earlier endpoint" if ctx.app(WEBHOOK_SECRET_KEY) else "is not known"
-    raise Conflict(
+    return Conflict(
         SERVICE,
         f"webhook endpoint {endpoint.id} for {url} exists but its signing secret {what}",
         key=WEBHOOK_SECRET_KEY,
@@ -156,6 +164,14 @@ def _refuse_unknown_secret(ctx: StepContext, endpoint: WebhookEndpoint, url: str
         f"{WEBHOOK_SECRET_KEY}, or roll it (choice {ROLL_CHOICE}=yes): the wizard deletes the "
         "endpoint and creates it again with a new secret",
     )
+
+
+def _refuse_unknown_secret(ctx: StepContext, endpoint: WebhookEndpoint, url: str) -> None:
+    if not _needs_new_secret(ctx, endpoint) or ctx.choice(ROLL_CHOICE) == "yes":
+        return
+    if _maybe_lost_create(ctx, endpoint):
+        return  # run() first asks Stripe to replay the create
+    raise _unknown_secret(ctx, endpoint, url)
 
 
 async def run(ctx: StepContext) -> None:
@@ -185,6 +201,9 @@ async def run(ctx: StepContext) -> None:
                 f"event to each. The wizard uses {endpoint.id}; delete the others ({others}) in "
                 "Dashboard → Developers → Webhooks."
             )
+        if _needs_new_secret(ctx, endpoint) and _maybe_lost_create(ctx, endpoint):
+            await _recover(ctx, client, endpoint, url, label)
+            return
         if _needs_new_secret(ctx, endpoint):
             _refuse_unknown_secret(ctx, endpoint, url)  # raises unless the roll was chosen
             await _create(ctx, client, url, label, replaces=endpoint)
@@ -297,3 +316,24 @@ async def _fresh_if_gone(
         return await client.create_webhook_endpoint(
             url, EVENTS, idempotency_key=f"{key}-{created.endpoint.id}", description=DESCRIPTION
         )
+
+
+async def _recover(
+    ctx: StepContext, client: StripeClient, endpoint: WebhookEndpoint, url: str, label: str
+) -> None:
+    """Replay the create (same Idempotency-Key) to get the secret a killed run lost."""
+    ctx.resource(label, "update", f"{endpoint.id}: recover its signing secret")
+    if ctx.dry_run:
+        ctx.pending(WEBHOOK_SECRET_KEY)
+        return
+    key = webhook_idempotency_key(url, EVENTS)
+    created = await client.create_webhook_endpoint(
+        url, EVENTS, idempotency_key=key, description=DESCRIPTION
+    )
+    if not (created.replayed and created.endpoint.id == endpoint.id):
+        if not created.replayed:  # no earlier create to replay: take the new one back
+            await client.delete_webhook_endpoint(created.endpoint.id)
+        raise _unknown_secret(ctx, endpoint, url)
+    ctx.provide(WEBHOOK_SECRET_KEY, created.secret)
+    ctx.memory["webhook_endpoint_id"] = endpoint.id
+    ctx.memory["webhook_secret_digest"] = ctx.digest(created.secret)
