@@ -185,10 +185,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     session = Session.open(args.project_dir, args.environment, inputs=inputs, dry_run=dry_run)
 
     if command is None:
-        session.load_keyring_credentials()
         if args.plain:
             from wizard.plain import run_plain
 
+            session.load_keyring_credentials()
             return run_plain(session, dry_run=dry_run)
         from screens.app import run_app
 
