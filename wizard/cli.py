@@ -193,6 +193,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from screens.app import run_app
 
         return run_app(session, dry_run=dry_run)
+    session.load_keyring_credentials(session.selection())
     return _plan_or_apply(args, session, dry_run=dry_run)
 
 

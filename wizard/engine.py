@@ -239,10 +239,18 @@ class Session:
             vs.app.pop("S3_ENDPOINT", None)
             vs.app_source.pop("S3_ENDPOINT", None)
 
-    def load_keyring_credentials(self) -> None:
-        """Fill operator secrets not in the environment from the keyring (TUI/plain)."""
-        for f in self.catalogue.all_fields():
-            if f.kind == "operator" and f.secret and f.key not in self.values.operator:
+    def load_keyring_credentials(self, step_ids: Iterable[str] | None = None) -> None:
+        """Fill operator secrets not in the environment from the keyring (read only).
+
+        With ``step_ids`` (the CLI), the keyring is consulted only when one of those steps
+        lacks a credential: it is slow to load and, without one, says so on stderr.
+        """
+        fields = [f for f in self.catalogue.all_fields() if f.kind == "operator" and f.secret]
+        if step_ids is not None:
+            wanted = {f.key for s in step_ids for f in self.visible_fields(s)}
+            fields = [f for f in fields if f.key in wanted]
+        for f in fields:
+            if f.key not in self.values.operator:
                 value = self.credentials.get(self._account(f.key))
                 if value:
                     self.values.operator[f.key] = value
