@@ -79,6 +79,12 @@ def retry_delay(response: httpx.Response | None, attempt: int, policy: RetryPoli
     return random.uniform(cap / 2, cap)
 
 
+def _shown(url: str) -> str:
+    """A URL fit for a message: no userinfo, query or fragment (they can hold a token)."""
+    parts = httpx.URL(url)
+    return str(parts.copy_with(username=None, password=None, query=None, fragment=None))
+
+
 def _clock_after(seconds: float) -> str:
     return time.strftime("%H:%M", time.localtime(time.time() + seconds))
 
@@ -212,7 +218,7 @@ class ServiceClient:
                     continue
                 raise NetworkError(
                     self.service,
-                    f"could not reach {self.base_url}: {type(exc).__name__}",
+                    f"could not reach {_shown(self.base_url)}: {type(exc).__name__}",
                     key=key,
                     hint="check the network or the service URL, then run again",
                 ) from None

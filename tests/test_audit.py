@@ -1,9 +1,8 @@
 """Adversarial audit of the CLI, driven as a user (and a reviewer) would drive it.
 
 Every test runs the real entry point against the fixture world (tests/e2e_world.py: every
-fake service, moto and the real PostgreSQL). Tests marked ``xfail(strict=True)`` pin a
-defect found by the audit: they fail today and must start passing with the fix (then the
-marker goes).
+fake service, moto and the real PostgreSQL). The first group pins defects the audit found
+(now fixed); the second, behaviour it checked and found sound.
 """
 
 from __future__ import annotations
@@ -139,14 +138,9 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         keyring.set_keyring(previous)
 
 
-# == defects (xfail until fixed) =============================================================
+# == defects found by the audit, fixed: regression tests ======================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/cli.py:99: apply's own --dry-run default (False) overwrites the top-level "
-    "--dry-run, so `dream-pixel-setup --dry-run apply --yes` really applies",
-)
 def test_top_level_dry_run_before_apply_changes_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -160,11 +154,6 @@ def test_top_level_dry_run_before_apply_changes_nothing(
     assert code in (0, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/cli.py:300 (_reset): the top-level --dry-run is ignored by reset, which "
-    "deletes the state file and every stored operator credential",
-)
 def test_top_level_dry_run_reset_forgets_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch, memory_keyring: MemoryKeyring
 ) -> None:
@@ -181,12 +170,6 @@ def test_top_level_dry_run_reset_forgets_nothing(
     assert memory_keyring.store == {("dream-pixel-setup", "VERCEL_TOKEN"): VERCEL_TOKEN}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/engine.py:309 (validate_value): an unknown key from --env-file is only "
-    "name-checked, so a value the env file cannot hold (NUL) passes validation; apply "
-    "provisions S3/IAM/Cloudflare/Stripe, then dies with 'internal error (UnrepresentableValue)'",
-)
 def test_unrepresentable_unknown_value_refused_before_any_change(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,12 +189,6 @@ def test_unrepresentable_unknown_value_refused_before_any_change(
     assert not world.env_path.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG providers/http.py:113 + wizard/engine.py:550/571/573: a service message that "
-    "echoes the credential is shown and stored as is (only Stripe scrubs, only Vercel's batch "
-    "errors are scrubbed)",
-)
 @pytest.mark.parametrize(
     ("fake", "step", "body", "secret"),
     [
@@ -243,11 +220,6 @@ def test_credential_echoed_by_a_service_never_reaches_the_output(
         assert_absent(out + err, [secret], f"plan {' '.join(json_flag)} output")  # ...not the key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/engine.py:573: the failure message is stored as the step's reason "
-    "unredacted: a credential echoed by the service lands in state-<env>.json and in `status`",
-)
 def test_credential_echoed_mid_push_stays_out_of_state_and_status(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,11 +234,6 @@ def test_credential_echoed_mid_push_stays_out_of_state_and_status(
     assert_absent(out + err, [GITHUB_TOKEN], "status output")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG providers/http.py:215: NetworkError quotes the whole base URL, userinfo "
-    "included, so a REST URL holding the token prints it",
-)
 def test_unreachable_url_with_credentials_is_not_printed(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -285,11 +252,6 @@ def test_unreachable_url_with_credentials_is_not_printed(
     assert_absent(out + err, [UPSTASH_TOKEN], "the network error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/cli.py:310: reset opens a full Session, which loads the state it is "
-    "meant to discard, so the 'run `dream-pixel-setup reset`' advice fails the same way",
-)
 @pytest.mark.parametrize("content", ["{not json", '{"version": 99}'])
 def test_reset_recovers_from_a_corrupt_or_future_state(
     world: World, monkeypatch: pytest.MonkeyPatch, content: str
@@ -304,12 +266,6 @@ def test_reset_recovers_from_a_corrupt_or_future_state(
     assert steps_status(world, monkeypatch) == dict.fromkeys(ALL_STEPS, "pending")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/state.py:169-182: a state file that is JSON but not the expected shape "
-    "(a list, unknown step fields) raises AttributeError/TypeError: 'internal error' instead of "
-    "'cannot read the state file — fix, delete or reset'",
-)
 @pytest.mark.parametrize(
     "content",
     ["[]", '"text"', '{"version": 1, "steps": {"database": {"bogus": 1}}}'],
@@ -327,12 +283,6 @@ def test_state_of_the_wrong_shape_is_a_clean_error(
         assert "state-production.json" in err and "reset" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/engine.py:576-577: an unexpected exception in one step of the push group "
-    "is re-raised before the group is saved: the sibling's finished work is forgotten (GitHub "
-    "gets all 7 secrets again), the step is not marked failed",
-)
 def test_unexpected_answer_in_one_push_keeps_the_other_push_done(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -351,11 +301,6 @@ def test_unexpected_answer_in_one_push_keeps_the_other_push_done(
     assert len(world.github.requests("PUT")) == github_puts  # nothing pushed twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/engine.py:552/577 + wizard/cli.py:149: a malformed answer from a service "
-    "ends as 'internal error (JSONDecodeError)', naming neither the service nor the step",
-)
 def test_malformed_answer_names_the_service(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     world.vercel.inject(200, method="GET", path=r"^/v2/user$", body="<html>oops</html>")
     code, out, err = world.cli(monkeypatch, "apply", "--yes")
@@ -367,11 +312,6 @@ def test_malformed_answer_names_the_service(world: World, monkeypatch: pytest.Mo
     assert mutations(world) == dict.fromkeys(world.fakes, 0)  # still before any change
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/cli.py:214-219: `apply --json` at a terminal prints the human preview "
-    "and the prompt on stdout before the JSON object",
-)
 def test_interactive_apply_json_keeps_stdout_pure(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -387,11 +327,6 @@ def test_interactive_apply_json_keeps_stdout_pure(
     assert data["environment"] == "production"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG wizard/cli.py:271 (_status): no check that --project-dir exists: a mistyped "
-    "folder reports every step pending with exit 0",
-)
 def test_status_of_a_missing_project_dir_is_an_error(
     world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

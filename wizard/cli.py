@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p, suppress=True)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--dry-run", action="store_true", help="same as plan")
+    p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS, help="same as plan")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     _inputs(p)
 
@@ -211,12 +211,16 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
         _print_notices(preview.notices)
         if preview.failures:
             return _report_failures(preview.failures)
-        print(f"Changes for {session.environment}:")
-        print(render_changes(preview.changes, verbose=args.verbose, color=color))
+        # With --json, stdout carries the JSON object alone.
+        human = sys.stderr if as_json else sys.stdout
+        print(f"Changes for {session.environment}:", file=human)
+        print(render_changes(preview.changes, verbose=args.verbose, color=color), file=human)
         if not preview.pending_changes:
-            print("Nothing to apply.")
+            print("Nothing to apply.", file=human)
             return 0
-        answer = input("Apply these changes? Only 'yes' is accepted: ")
+        human.write("Apply these changes? Only 'yes' is accepted: ")
+        human.flush()
+        answer = sys.stdin.readline()
         if answer.strip() != "yes":
             _err("apply cancelled: nothing was changed")
             return 1
@@ -268,7 +272,10 @@ def _status(args: argparse.Namespace) -> int:
     from wizard.output import dump_json
     from wizard.state import load_state
 
-    state = load_state(args.project_dir.resolve(), args.environment)
+    project_dir = args.project_dir.resolve()
+    if not project_dir.is_dir():
+        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    state = load_state(project_dir, args.environment)
     rows = []
     for s in STEPS:
         st = state.steps.get(s.id)
@@ -298,8 +305,10 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from wizard.engine import Session
+    from wizard.engine import forget_progress
 
+    if args.dry_run:
+        raise UsageError("reset has no dry run: `status` shows what would be forgotten")
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("reset: pass --yes to reset without a prompt")
@@ -307,8 +316,7 @@ def _reset(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             _err("reset cancelled")
             return 1
-    session = Session.open(args.project_dir, args.environment)
-    session.reset()
+    forget_progress(args.project_dir, args.environment)
     print(f"Progress for {args.environment} forgotten. .env.{args.environment} was left as it is.")
     return 0
 

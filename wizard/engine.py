@@ -309,7 +309,13 @@ class Session:
     def validate_value(self, key: str, value: str) -> str | None:
         f = self.catalogue.field(key)
         if f is None:
-            return env_key(key)
+            if err := env_key(key):
+                return err
+            try:
+                format_assignment(key, value)
+            except UnrepresentableValue as exc:
+                return exc.reason
+            return None
         if value == "":
             if f.required and f.source == "user" and self._visible(f):
                 return "is required"
@@ -546,10 +552,8 @@ class Session:
                 checks.append((step_id, check(contexts[step_id])))
         outcomes = await asyncio.gather(*(c for _, c in checks), return_exceptions=True)
         for (step_id, _), outcome in zip(checks, outcomes, strict=True):
-            if isinstance(outcome, ProviderError | SetupError):
-                result.failures[step_id] = str(outcome)
-            elif isinstance(outcome, BaseException):
-                raise outcome
+            if isinstance(outcome, BaseException):
+                result.failures[step_id] = self._failure(step_id, outcome)
         if result.failures:
             for step_id, message in result.failures.items():
                 if on_step:
@@ -567,14 +571,13 @@ class Session:
                 ctx = contexts[step_id]
                 result.changes.extend(ctx.changes)
                 result.notices.extend(ctx.notices)
-                if isinstance(outcome, ProviderError | SetupError):
-                    result.failures[step_id] = str(outcome)
+                if isinstance(outcome, BaseException):
+                    message = self._failure(step_id, outcome)
+                    result.failures[step_id] = message
                     if not dry_run:
-                        self.state.mark(step_id, "failed", reason=str(outcome))
+                        self.state.mark(step_id, "failed", reason=message)
                     if on_step:
-                        on_step(step_id, "failed", str(outcome))
-                elif isinstance(outcome, BaseException):
-                    raise outcome
+                        on_step(step_id, "failed", message)
                 else:
                     if not dry_run:
                         st = self.state.step(step_id)
@@ -588,6 +591,38 @@ class Session:
             if result.failures:
                 break  # what finished before stays done; the rerun continues from here
         return result
+
+    def _failure(self, step_id: str, exc: BaseException) -> str:
+        """The line a failed step shows and stores: never a secret value."""
+        import os
+
+        if not isinstance(exc, Exception):
+            raise exc  # Ctrl-C, cancellation: not a step failure
+        if isinstance(exc, ProviderError | SetupError):
+            text = str(exc)
+        elif os.environ.get("DREAM_PIXEL_DEBUG"):
+            raise exc
+        else:
+            from wizard.catalogue import step as get_step
+
+            text = (
+                f"{get_step(step_id).title}: internal error ({type(exc).__name__}), perhaps an "
+                "unexpected answer from the service; run again, and if it persists rerun with "
+                "DREAM_PIXEL_DEBUG=1 and report it"
+            )
+        return self.redact(text)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value of this session masked."""
+        values = [
+            v
+            for store in (self.values.app, self.values.operator)
+            for k, v in store.items()
+            if self.catalogue.is_secret(k)
+        ]
+        for value in sorted({v for v in values if len(v) >= 6}, key=len, reverse=True):
+            text = text.replace(value, "•••")
+        return text
 
     async def _run_step(self, ctx: StepContext) -> None:
         await step_module(ctx.step_id).run(ctx)
@@ -622,15 +657,25 @@ class Session:
         save_state(self.project_dir, self.state)
 
     def reset(self) -> None:
-        if self.dry_run:
-            self.state = State(environment=self.environment)
-            return
-        path = state_path(self.project_dir, self.environment)
-        path.unlink(missing_ok=True)
-        for f in self.catalogue.all_fields():
-            if f.kind == "operator" and f.secret:
-                self.credentials.forget(self._account(f.key))
+        if not self.dry_run:
+            forget_progress(self.project_dir, self.environment, self.credentials)
         self.state = State(environment=self.environment)
+
+
+def forget_progress(
+    project_dir: Path, environment: str, credentials: CredentialStore | None = None
+) -> None:
+    """``reset``: works without reading the state (it may be what is broken)."""
+    import os
+
+    project_dir = project_dir.resolve()
+    if not project_dir.is_dir():
+        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    state_path(project_dir, environment).unlink(missing_ok=True)
+    credentials = credentials or CredentialStore(dict(os.environ))
+    for f in load_catalogue(project_dir).all_fields():
+        if f.kind == "operator" and f.secret:
+            credentials.forget(f.key)
 
 
 def _groups(step_ids: list[str]) -> list[list[str]]:

@@ -89,7 +89,15 @@ def load_state(project_dir: Path, environment: str) -> State:
             f"cannot read {path}: {type(exc).__name__}",
             hint="fix or delete it, or run `dream-pixel-setup reset`",
         ) from None
-    return State.from_json(data, environment)
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return State.from_json(data, environment)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise SetupError(
+            f"cannot read {path}: not a state file ({type(exc).__name__})",
+            hint="fix or delete it, or run `dream-pixel-setup reset`",
+        ) from None
 
 
 def save_state(project_dir: Path, state: State) -> None:
