@@ -248,8 +248,9 @@ def test_unreachable_url_with_credentials_is_not_printed(
         world, monkeypatch, [*argv, *inputs_with(world, UPSTASH_REDIS_REST_URL=url)]
     )
     assert code == 1
-    assert "UPSTASH_REDIS_REST_URL" in err and "could not reach" in err
-    assert_absent(out + err, [UPSTASH_TOKEN], "the network error")
+    # Refused offline now (a public value must not carry a password), before any request.
+    assert "UPSTASH_REDIS_REST_URL" in err and "user or password" in err
+    assert_absent(out + err, [UPSTASH_TOKEN], "the error")
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"version": 99}'])
@@ -501,3 +502,28 @@ def test_ctrl_c_mid_apply_exits_130_and_leaves_files_whole(world: World) -> None
     if world.env_path.exists():
         assert load_env_file(world.env_path).load_error is None
     assert_absent(out + err, [SENTRY_TOKEN, UPSTASH_TOKEN, GITHUB_TOKEN], "interrupted output")
+
+
+def test_network_error_never_prints_userinfo_of_the_base_url() -> None:
+    """The provider layer too: a base URL's user and password stay out of its messages."""
+    import asyncio
+    import socket
+
+    from providers.errors import NetworkError
+    from providers.http import RetryPolicy, ServiceClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def call() -> str:
+        url = f"http://default:{UPSTASH_TOKEN}@127.0.0.1:{port}"
+        async with ServiceClient("Upstash Redis", url, retry=RetryPolicy(attempts=1)) as c:
+            try:
+                await c.request("GET", "/ping")
+            except NetworkError as exc:
+                return str(exc)
+        return ""
+
+    message = asyncio.run(call())
+    assert "could not reach" in message and UPSTASH_TOKEN not in message

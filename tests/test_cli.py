@@ -287,3 +287,20 @@ def test_apply_without_yes_and_no_tty_refuses(
     assert proc.returncode == 1
     assert "--yes" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / ".env.production").exists()
+
+
+def test_json_refusal_is_still_one_json_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(tmp_path, "plan", "--json", "--only", "redis")
+    captured = capsys.readouterr()
+    assert code == 1
+    data = json.loads(captured.out)
+    assert data["changes"] == [] and any("UPSTASH_REDIS_REST_URL" in e for e in data["errors"])
+
+
+def test_only_and_skip_leaving_nothing_is_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, "plan", "--only", "redis", "--skip", "redis") == 1
+    assert "no step" in capsys.readouterr().err

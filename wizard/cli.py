@@ -134,9 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             _err(f"error: {problem}")
         _err("nothing was written or sent")
+        _json_errors(args, exc.problems)
         return 1
     except (SetupError, ProviderError) as exc:
         _err(f"error: {exc}")
+        _json_errors(args, [str(exc)])
         return 1
     except OSError as exc:
         _err(f"error: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})")
@@ -151,6 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "secret; rerun with DREAM_PIXEL_DEBUG=1 to see the traceback, and report it"
         )
         return 1
+
+
+def _json_errors(args: argparse.Namespace, errors: list[str]) -> None:
+    """With --json, a refused run still prints its one JSON object (scripts parse stdout)."""
+    if not getattr(args, "json", False) or args.command not in ("plan", "apply"):
+        return
+    from wizard.output import dump_json
+
+    dump_json({"environment": args.environment, "changes": [], "errors": errors})
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -173,6 +184,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             skip=parse_step_list(args.skip, "--skip"),
             rotate=[k.strip() for k in (args.rotate or "").split(",") if k.strip()],
         )
+        if inputs.only and not set(inputs.only) - set(inputs.skip):
+            raise UsageError("--only and --skip together leave no step to run")
         bad = [k for k in inputs.rotate if k not in ("NEXTAUTH_SECRET", "JWT_SECRET")]
         if bad:
             raise UsageError(
@@ -248,7 +261,11 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
             f"{title} for {session.environment}"
             f"{' (dry run: nothing was changed)' if dry_run else ''}:"
         )
-        print(render_changes(result.changes, verbose=args.verbose, color=color))
+        print(
+            render_changes(
+                result.changes, verbose=args.verbose, color=color, label=title.split()[0]
+            )
+        )
     if result.failures:
         return _report_failures(result.failures)
     if dry_run and getattr(args, "detailed_exitcode", False):

@@ -28,7 +28,9 @@ def use_color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def render_changes(changes: list[Change], *, verbose: bool = False, color: bool = False) -> str:
+def render_changes(
+    changes: list[Change], *, verbose: bool = False, color: bool = False, label: str = "Plan"
+) -> str:
     lines: list[str] = []
     width_t = max((len(c.target) for c in changes), default=8)
     width_a = max((len(c.action) for c in changes), default=8)
@@ -46,7 +48,7 @@ def render_changes(changes: list[Change], *, verbose: bool = False, color: bool 
     summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
     if not changes:
         summary = "nothing to do"
-    lines.append(f"Plan: {summary}." if summary else "Plan: nothing to do.")
+    lines.append(f"{label}: {summary}.")
     return "\n".join(lines)
 
 

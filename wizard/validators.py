@@ -41,6 +41,8 @@ def https_url(value: str, _ctx: ValidationContext | None = None) -> str | None:
         return "must be a URL like https://example.com"
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         return "must use https:// (plain http only to localhost)"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user or password (it would be shown and stored as public)"
     return None
 
 
