@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from providers.errors import ProviderError
 from providers.urls import checked_base_url
 from wizard.catalogue import Catalogue
 from wizard.changes import Change
@@ -61,6 +62,14 @@ class StepContext:
         if value is None:
             f = self.catalogue.field(key)
             value = f.default if f else None
+        return value
+
+    def require(self, key: str, service: str, hint: str = "") -> str:
+        """A value the step cannot run without (offline validation normally names it first:
+        this guards the front ends' partial runs)."""
+        value = self.values.get(key)
+        if not value:
+            raise ProviderError(service, f"{key} is not set", key=key, hint=hint)
         return value
 
     def base_url(self, variable: str, default: str, service: str) -> str:

@@ -81,15 +81,12 @@ def _base_url(ctx: StepContext) -> str:
 
 
 def _client(ctx: StepContext) -> CloudflareClient:
-    token = ctx.operator(TOKEN_KEY)
-    if not token:
-        raise ProviderError(
-            SERVICE,
-            f"{TOKEN_KEY} is not set",
-            key=TOKEN_KEY,
-            hint="create a token at My Profile → API Tokens with Zone Settings:Edit, "
-            "Zone WAF:Edit and Cache Rules:Edit, then set CLOUDFLARE_API_TOKEN",
-        )
+    token = ctx.require(
+        TOKEN_KEY,
+        SERVICE,
+        "create a token at My Profile → API Tokens with Zone Settings:Edit, "
+        "Zone WAF:Edit and Cache Rules:Edit, then set CLOUDFLARE_API_TOKEN",
+    )
     return CloudflareClient(token, base_url=_base_url(ctx))
 
 

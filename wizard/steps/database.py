@@ -40,9 +40,7 @@ BUILT = "database.built"  # (url, project ref) when the URL came from the Supaba
 
 async def supabase_projects(ctx: StepContext) -> list[SupabaseProject]:
     """The projects the run's SUPABASE_ACCESS_TOKEN can see (for the TUI's picker)."""
-    token = ctx.operator(TOKEN_KEY)
-    if not token:
-        raise ProviderError(SERVICE, f"{TOKEN_KEY} is not set", key=TOKEN_KEY)
+    token = ctx.require(TOKEN_KEY, SERVICE)
     return await list_projects(token, ctx.base_url(URL_VARIABLE, DEFAULT_URL, SERVICE))
 
 

@@ -51,17 +51,8 @@ class Planned:
 
 
 def _settings(ctx: StepContext) -> tuple[str, str, str | None]:
-    token = ctx.operator("GITHUB_TOKEN")
-    if not token:
-        raise ProviderError(SERVICE, "GITHUB_TOKEN is not set", key="GITHUB_TOKEN", hint=TOKEN_HINT)
-    repo = ctx.operator("GITHUB_REPOSITORY")
-    if not repo:
-        raise ProviderError(
-            SERVICE,
-            "GITHUB_REPOSITORY is not set",
-            key="GITHUB_REPOSITORY",
-            hint="set it to owner/name",
-        )
+    token = ctx.require("GITHUB_TOKEN", SERVICE, TOKEN_HINT)
+    repo = ctx.require("GITHUB_REPOSITORY", SERVICE, "set it to owner/name")
     split_repository(repo)
     return token, repo.strip(), ctx.choice("github_environment") or None
 

@@ -6,25 +6,19 @@ the step says so rather than pretending to have set them.
 
 from __future__ import annotations
 
-from providers.errors import ProviderError
 from providers.upstash import SERVICE, TOKEN_KEY, URL_KEY, UpstashClient
 from wizard.context import StepContext
 
 CHECKED = "redis.checked"
 
 
-def _required(ctx: StepContext, key: str, hint: str) -> str:
-    value = ctx.app(key)
-    if not value:
-        raise ProviderError(SERVICE, f"{key} is not set", key=key, hint=hint)
-    return value
-
-
 async def check(ctx: StepContext) -> None:
-    url = _required(
-        ctx, URL_KEY, "copy the REST URL (https://<name>.upstash.io) from the Upstash console"
+    url = ctx.require(
+        URL_KEY, SERVICE, "copy the REST URL (https://<name>.upstash.io) from the Upstash console"
     )
-    token = _required(ctx, TOKEN_KEY, "copy the REST token from the database's REST API section")
+    token = ctx.require(
+        TOKEN_KEY, SERVICE, "copy the REST token from the database's REST API section"
+    )
     async with UpstashClient(url, token) as client:
         await client.ping()
     ctx.scratch[CHECKED] = True

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from providers.errors import ProviderError
 from providers.resend import (
     DEFAULT_URL,
     KEY,
@@ -30,11 +29,7 @@ SENDING_ONLY = "resend.sending_only"
 
 
 def _client(ctx: StepContext) -> ResendClient:
-    key = ctx.app(KEY)
-    if not key:
-        raise ProviderError(
-            SERVICE, f"{KEY} is not set", key=KEY, hint="create a key at resend.com/api-keys"
-        )
+    key = ctx.require(KEY, SERVICE, "create a key at resend.com/api-keys")
     return ResendClient(key, base_url=ctx.base_url("RESEND_API_URL", DEFAULT_URL, SERVICE))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from providers.errors import Conflict, ProviderError
+from providers.errors import Conflict
 from providers.sentry import (
     DEFAULT_URL,
     ORG_KEY,
@@ -26,13 +26,6 @@ CHECKED = "sentry.checked"
 KEYS = "sentry.keys"
 
 
-def _required(ctx: StepContext, key: str, hint: str) -> str:
-    value = ctx.app(key)
-    if not value:
-        raise ProviderError(SERVICE, f"{key} is not set", key=key, hint=hint)
-    return value
-
-
 def dsn_identity(dsn: str) -> tuple[str, str, str]:
     """(public key, host, project id): what makes two DSNs the same, whatever their form
     (with or without the legacy secret part, a trailing slash, a port)."""
@@ -42,11 +35,13 @@ def dsn_identity(dsn: str) -> tuple[str, str, str]:
 
 
 async def check(ctx: StepContext) -> None:
-    token = _required(
-        ctx, TOKEN_KEY, "create one at Settings → Auth Tokens (org:read, project:read)"
+    token = ctx.require(
+        TOKEN_KEY, SERVICE, "create one at Settings → Auth Tokens (org:read, project:read)"
     )
-    org = _required(ctx, ORG_KEY, "the organization slug, from sentry.io/organizations/<slug>/")
-    project = _required(ctx, PROJECT_KEY, "the project slug, e.g. dream-pixel")
+    org = ctx.require(
+        ORG_KEY, SERVICE, "the organization slug, from sentry.io/organizations/<slug>/"
+    )
+    project = ctx.require(PROJECT_KEY, SERVICE, "the project slug, e.g. dream-pixel")
     base = ctx.base_url("SENTRY_URL", DEFAULT_URL, SERVICE)
     async with SentryClient(token, base_url=base) as client:
         await client.list_organizations()

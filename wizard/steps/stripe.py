@@ -52,14 +52,9 @@ EVENTS: tuple[str, ...] = ("payment_intent.succeeded", "charge.failed", *SUBSCRI
 
 
 def _client(ctx: StepContext) -> StripeClient:
-    key = ctx.app(SECRET_KEY)
-    if not key:
-        raise ProviderError(
-            SERVICE,
-            f"{SECRET_KEY} is not set",
-            key=SECRET_KEY,
-            hint="copy the secret key from Dashboard → Developers → API keys",
-        )
+    key = ctx.require(
+        SECRET_KEY, SERVICE, "copy the secret key from Dashboard → Developers → API keys"
+    )
     return StripeClient(key, base_url=ctx.base_url("STRIPE_API_URL", DEFAULT_URL, SERVICE))
 
 

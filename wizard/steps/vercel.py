@@ -55,17 +55,12 @@ class Planned:
 
 # -- settings -----------------------------------------------------------------
 def _settings(ctx: StepContext) -> tuple[str, str, str | None]:
-    token = ctx.operator("VERCEL_TOKEN")
-    if not token:
-        raise ProviderError(SERVICE, "VERCEL_TOKEN is not set", key="VERCEL_TOKEN", hint=TOKEN_HINT)
-    project = ctx.operator("VERCEL_PROJECT_ID")
-    if not project:
-        raise ProviderError(
-            SERVICE,
-            "VERCEL_PROJECT_ID is not set",
-            key="VERCEL_PROJECT_ID",
-            hint="set it to the project id (prj_…, in .vercel/project.json) or the project name",
-        )
+    token = ctx.require("VERCEL_TOKEN", SERVICE, TOKEN_HINT)
+    project = ctx.require(
+        "VERCEL_PROJECT_ID",
+        SERVICE,
+        "set it to the project id (prj_…, in .vercel/project.json) or the project name",
+    )
     return token, project, ctx.operator("VERCEL_ORG_ID") or None
 
 
