@@ -44,7 +44,8 @@ class DonePane(Pane):
         with VerticalScroll(classes="pane-body"):
             yield Static(Text("Done", style="bold"), classes="pane-title")
             yield Static(
-                f"{self.session.environment}: {statuses.count('done')} steps done, "
+                f"{self.session.environment}: {statuses.count('done')} of {len(statuses)} "
+                "steps done, "
                 f"{statuses.count('skipped')} skipped, {statuses.count('failed')} failed.",
                 classes="pane-summary",
                 markup=False,
