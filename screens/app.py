@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -53,12 +53,17 @@ class WizardApp(App[int]):
         return WizardScreen(self.session, dry_run=self.dry_run, start_page=start)
 
     def on_mount(self) -> None:
-        # keyring takes ~140 ms to import and probe: after the first paint, before any input
-        # is handled (so a plan never races it).
-        self.call_after_refresh(self.session.load_keyring_credentials)
+        # keyring takes ~140 ms to import and probe: read it in a thread after the first
+        # paint; the session's checks and plans wait for that read.
+        self.session.keyring_in_background = True
+        self.call_after_refresh(self._read_keyring)
         if self.session.has_progress():
             self.push_screen(ResumeModal("Welcome back", self._resume_summary()), self._resumed)
         self._install_hangup_handler()
+
+    @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
+    def _read_keyring(self) -> None:
+        self.session.load_keyring_credentials()
 
     def _resume_summary(self) -> str:
         statuses = [self.session.status(s.id) for s in self.session.steps()]

@@ -49,6 +49,11 @@ class FieldRow(Vertical):
         self._initial = value or ""
 
     # -- layout ------------------------------------------------------------------
+    @property
+    def initial(self) -> str:
+        """The value shown when the row was built."""
+        return self._initial
+
     def compose(self) -> ComposeResult:
         f = self.field
         label = f.label if f.required or "optional" in f.label else f"{f.label}  (optional)"

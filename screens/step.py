@@ -211,7 +211,10 @@ class StepPane(Pane):
             bad[0].focus_control()
             return False
         for row in rows:
-            self._store(row.key, row.value)
+            # An untouched row must not blank a value that arrived after it was built (the
+            # keyring is read in the background after the first paint).
+            if row.value != row.initial:
+                self._store(row.key, row.value)
         if self.session.status(self.step.id) == "skipped":
             include_again(self.session, self.step.id)
             self.post_message(StepStatusChanged(self.step.id))

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import importlib
 import json
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,11 @@ class Session:
         self.dry_run = dry_run
         self.notices: list[str] = []
         self._digest_key: bytes | None = None
+        # The TUI reads the keyring in a thread after its first paint; whatever needs the
+        # credentials (a check, a plan) waits for that read here.
+        self._keyring_lock = threading.Lock()
+        self._keyring_read = False
+        self.keyring_in_background = False
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -245,16 +251,25 @@ class Session:
         With ``step_ids`` (the CLI), the keyring is consulted only when one of those steps
         lacks a credential: it is slow to load and, without one, says so on stderr.
         """
-        fields = [f for f in self.catalogue.all_fields() if f.kind == "operator" and f.secret]
-        if step_ids is not None:
-            wanted = {f.key for s in step_ids for f in self.visible_fields(s)}
-            fields = [f for f in fields if f.key in wanted]
-        for f in fields:
-            if f.key not in self.values.operator:
-                value = self.credentials.get(self._account(f.key))
-                if value:
-                    self.values.operator[f.key] = value
-                    self.values.operator_source[f.key] = "keyring"
+        with self._keyring_lock:
+            if self._keyring_read:
+                return
+            fields = [f for f in self.catalogue.all_fields() if f.kind == "operator" and f.secret]
+            if step_ids is not None:
+                wanted = {f.key for s in step_ids for f in self.visible_fields(s)}
+                fields = [f for f in fields if f.key in wanted]
+            for f in fields:
+                if f.key not in self.values.operator:
+                    value = self.credentials.get(self._account(f.key))
+                    if value:
+                        self.values.operator[f.key] = value
+                        self.values.operator_source[f.key] = "keyring"
+            self._keyring_read = step_ids is None
+
+    async def credentials_ready(self) -> None:
+        """Wait, off the event loop, until the keyring has been read (TUI)."""
+        if not self._keyring_read:
+            await asyncio.to_thread(self.load_keyring_credentials)
 
     def _account(self, key: str) -> str:
         return key
@@ -497,6 +512,7 @@ class Session:
 
     async def check_step(self, step_id: str) -> StepReport:
         """The live check of one step (the TUI's "Check" button): reads only."""
+        await self.credentials_ready()
         ctx = self._context(step_id, dry_run=True)
         check = getattr(step_module(step_id), "check", None)
         if check is not None:
@@ -525,6 +541,8 @@ class Session:
         on_progress: ProgressFn | None = None,
         on_step: StepCallback | None = None,
     ) -> RunResult:
+        if self.keyring_in_background:
+            await self.credentials_ready()
         problems = self.problems(step_ids)
         if problems:
             raise ValidationFailed(problems)

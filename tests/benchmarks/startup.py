@@ -85,6 +85,9 @@ def main() -> int:
             "PYTHONPATH": str(ROOT),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
         }
+        # Installed packages (textual) ship compiled bytecode; let ours be cached too, as
+        # `pip install .` does, or every sample pays for compiling the wizard's sources.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         # Warm the OS file cache and the bytecode caches first.
         sample(EMPTY, project, env)
         sample(WIZARD, project, env, "page")
