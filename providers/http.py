@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -64,9 +65,10 @@ def retry_delay(response: httpx.Response | None, attempt: int, policy: RetryPoli
             try:
                 return max(0.0, float(ra))
             except ValueError:
-                parsed = email.utils.parsedate_to_datetime(ra) if ra else None
-                if parsed is not None:
-                    return max(0.0, parsed.timestamp() - time.time())
+                try:
+                    return max(0.0, email.utils.parsedate_to_datetime(ra).timestamp() - time.time())
+                except (ValueError, TypeError, OverflowError):
+                    pass  # unreadable: fall back to our own backoff
         if headers.get("x-ratelimit-remaining") == "0" and (
             reset := headers.get("x-ratelimit-reset")
         ):
@@ -237,6 +239,8 @@ class ServiceClient:
                 retryable = False
             if retryable and attempt + 1 < self.retry.attempts:
                 delay = retry_delay(response, attempt, self.retry)
+                if not math.isfinite(delay) or delay > 86400.0:
+                    delay = 86400.0  # a nonsense header still ends in a clean message
                 if delay > self.retry.max_retry_after:
                     raise RateLimited(
                         self.service,

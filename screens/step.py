@@ -200,8 +200,9 @@ class StepPane(Pane):
         """Validate every field offline; when all pass, hand them to the session."""
         rows = self.rows()
         bad: list[FieldRow] = []
+        form = {r.key: r.value for r in rows}
         for row in rows:
-            err = self.session.validate_value(row.key, row.value)
+            err = self.session.validate_value(row.key, row.value, alongside=form)
             row.set_error(err)
             if err:
                 bad.append(row)

@@ -67,9 +67,6 @@ UPSTASH_TOKEN = "AXe2eUPSTASHrestTOKEN_0123456789abc"
 # An unknown key (so: secret) with quotes, a newline, unicode and a $ reference.
 EXTRA_KEY = "CUSTOM_BANNER"
 EXTRA_VALUE = "line one \"quoted\"\nline two ✓ ünïcødé 'single' $HOME ${PATH} 秘密"
-EXTRA_INPUT_LINE = (
-    'CUSTOM_BANNER="line one \\"quoted\\"\\nline two ✓ ünïcødé \'single\' $HOME ${PATH} 秘密"'
-)
 OPERATOR_SECRETS = (VERCEL_TOKEN, GITHUB_TOKEN, CLOUDFLARE_TOKEN, SNYK_TOKEN, ADMIN_SECRET)
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -264,17 +261,21 @@ class World:
         }
 
     def input_file(self) -> Path:
-        """The --env-file, outside the project dir; python-dotenv reads it literally."""
+        """The --env-file, outside the project dir, in Next.js's dialect (as the wizard
+        reads it): every value quoted and escaped so it comes back exactly."""
+        from wizard.envfile import format_assignment
+
         path = self.home.parent / f"{self.home.name}-inputs.env"
         if not path.exists():
-            lines = [
-                f"DATABASE_URL='{self.db.url}'",
-                f"UPSTASH_REDIS_REST_TOKEN={UPSTASH_TOKEN}",
-                f"SENTRY_AUTH_TOKEN={SENTRY_TOKEN}",
-                f"STRIPE_SECRET_KEY={STRIPE_SK}",
-                f"RESEND_API_KEY={RESEND_KEY}",
-                EXTRA_INPUT_LINE,
-            ]
+            values = {
+                "DATABASE_URL": self.db.url,
+                "UPSTASH_REDIS_REST_TOKEN": UPSTASH_TOKEN,
+                "SENTRY_AUTH_TOKEN": SENTRY_TOKEN,
+                "STRIPE_SECRET_KEY": STRIPE_SK,
+                "RESEND_API_KEY": RESEND_KEY,
+                EXTRA_KEY: EXTRA_VALUE,
+            }
+            lines = [format_assignment(k, v) for k, v in values.items()]
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             path.chmod(0o600)
         return path

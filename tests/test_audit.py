@@ -411,7 +411,9 @@ def test_wrong_database_password_is_named_not_shown(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = world.home / "wrong-db.env"
-    source.write_text(world.input_file().read_text().replace("pa$$", "pA$$", 1))
+    text = world.input_file().read_text()
+    assert "pa\\$\\$" in text  # the input file escapes each $ (Next.js's dialect)
+    source.write_text(text.replace("pa\\$\\$", "pA\\$\\$", 1))
     argv = ["plan", "--project-dir", str(world.project_dir), "--only", "database"]
     argv += inputs_with(world)
     argv[argv.index(str(world.input_file()))] = str(source)

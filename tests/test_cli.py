@@ -252,13 +252,14 @@ def test_status_and_reset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (tmp_path / ".env.production").exists()
 
 
-def test_env_file_input_is_read_literally(
+def test_env_file_input_is_read_as_nextjs_would(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from wizard.envfile import load_env_file
 
     src = tmp_path / "input.env"
-    src.write_text("STRIPE_SECRET_KEY=" + LIVE_SK + "\nMY_FLAG='a$b'\n")
+    # Next.js's dialect, as for .env.production: \$ is a dollar, $VAR expands in the file.
+    src.write_text("STRIPE_SECRET_KEY=" + LIVE_SK + "\nMY_FLAG='a\\$b'\nREF=${STRIPE_SECRET_KEY}\n")
     code = run(
         tmp_path, "apply", "--yes", "--only", "secrets,env-file", "--env-file", str(src),
         *sets({k: v for k, v in GOOD.items() if k != "STRIPE_SECRET_KEY"}),
@@ -266,6 +267,7 @@ def test_env_file_input_is_read_literally(
     assert code == 0, capsys.readouterr().err
     values = load_env_file(tmp_path / ".env.production").values()
     assert values["MY_FLAG"] == "a$b"
+    assert values["REF"] == LIVE_SK
     assert values["STRIPE_SECRET_KEY"] == LIVE_SK
 
 

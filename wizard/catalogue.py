@@ -128,6 +128,26 @@ STEPS: tuple[Step, ...] = (
                 when=("database_provider", "supabase"),
                 validator=v.token,
             ),
+            Field(
+                "supabase_project",
+                "Supabase project ref (with the token)",
+                kind="choice",
+                secret=False,
+                required=False,
+                when=("database_provider", "supabase"),
+                help="The project whose pooler URL is built; with one project it is picked for "
+                "you.",
+                validator=v.slug,
+            ),
+            _op(
+                "database_password",
+                "Database password (with the token)",
+                required=False,
+                when=("database_provider", "supabase"),
+                env_names=("SUPABASE_DB_PASSWORD",),
+                help="Project Settings → Database; only this is asked when the wizard builds "
+                "DATABASE_URL from your Supabase project.",
+            ),
             _app(
                 "DATABASE_URL",
                 "Connection string",
@@ -461,14 +481,9 @@ STEPS: tuple[Step, ...] = (
 )
 
 STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)
-GITHUB_SECRET_KEYS: tuple[str, ...] = (
-    "VERCEL_TOKEN",
-    "VERCEL_ORG_ID",
-    "VERCEL_PROJECT_ID",
-    "SENTRY_AUTH_TOKEN",
-    "SENTRY_ORG",
-    "SENTRY_PROJECT",
-    "SNYK_TOKEN",
+# The guide's "GitHub Secrets Configuration", from the fields that carry the flag.
+GITHUB_SECRET_KEYS: tuple[str, ...] = tuple(
+    f.key for s in STEPS for f in s.fields if f.github_secret
 )
 
 

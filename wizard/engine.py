@@ -22,20 +22,35 @@ from types import ModuleType
 from typing import Any
 
 from providers.errors import ProviderError
-from wizard.catalogue import STEP_IDS, Catalogue, Field, Step, load_catalogue
+from wizard.catalogue import (
+    GITHUB_SECRET_KEYS,
+    STEP_IDS,
+    Catalogue,
+    Field,
+    Step,
+    load_catalogue,
+)
 from wizard.changes import Change
 from wizard.context import ProgressFn, StepContext
 from wizard.credentials import CredentialStore
 from wizard.envfile import EnvDocument, UnrepresentableValue, format_assignment, load_env_file
 from wizard.errors import SetupError, UsageError, ValidationFailed
 from wizard.generate import new_secret
-from wizard.state import State, load_digest_key, load_state, save_state, state_path
+from wizard.state import (
+    STATE_DIR,
+    State,
+    load_digest_key,
+    load_state,
+    save_state,
+    state_path,
+)
 from wizard.validators import ValidationContext, env_key
 from wizard.values import ValueStore
 
 ENVIRONMENTS = ("production", "preview", "development")
 # These run every time: they compare with what is there and send only differences.
 ALWAYS_RUN = frozenset({"env-file", "vercel", "github"})
+ONE_SHOT = frozenset({"stripe_roll_webhook"})
 StepCallback = Callable[[str, str, str | None], None]  # step id, status, message
 
 
@@ -123,6 +138,7 @@ class Session:
         self.dry_run = dry_run
         self.notices: list[str] = []
         self._digest_key: bytes | None = None
+        self._ephemeral_key: bytes | None = None
         # The TUI reads the keyring in a thread after its first paint; whatever needs the
         # credentials (a check, a plan) waits for that read here.
         self._keyring_lock = threading.Lock()
@@ -256,7 +272,10 @@ class Session:
                 return
             fields = [f for f in self.catalogue.all_fields() if f.kind == "operator" and f.secret]
             if step_ids is not None:
-                wanted = {f.key for s in step_ids for f in self.visible_fields(s)}
+                ids = list(step_ids)
+                wanted = {f.key for s in ids for f in self.visible_fields(s)}
+                if "github" in ids:
+                    wanted.update(GITHUB_SECRET_KEYS)  # pushed as secrets, owned by other steps
                 fields = [f for f in fields if f.key in wanted]
             for f in fields:
                 if f.key not in self.values.operator:
@@ -321,7 +340,11 @@ class Session:
         return self.catalogue.is_secret(key)
 
     # -- editing (front ends) ------------------------------------------------
-    def validate_value(self, key: str, value: str) -> str | None:
+    def validate_value(
+        self, key: str, value: str, *, alongside: Mapping[str, str] | None = None
+    ) -> str | None:
+        """Offline rules for one value; ``alongside`` holds the other values of the same
+        form (a front end validates a step's fields before handing them over)."""
         f = self.catalogue.field(key)
         if f is None:
             if err := env_key(key):
@@ -332,7 +355,8 @@ class Session:
                 return exc.reason
             return None
         if value == "":
-            if f.required and f.source == "user" and self._visible(f):
+            produced = self._produced_by_step(f, alongside or {})
+            if f.required and f.source == "user" and self._visible(f) and not produced:
                 return "is required"
             return None
         ctx = ValidationContext(self.environment)
@@ -429,9 +453,22 @@ class Session:
             )
         return problems
 
-    def _produced_by_step(self, f: Field) -> bool:
+    def _produced_by_step(self, f: Field, alongside: Mapping[str, str] | None = None) -> bool:
         if f.source in ("generated", "derived"):
             return True
+        if f.key == "DATABASE_URL":
+            # Built from the Supabase project's pooler when the token and password are given.
+            def given(key: str) -> bool:
+                return bool((alongside or {}).get(key) or self.values.operator.get(key))
+
+            provider = (alongside or {}).get("database_provider") or self.choice(
+                "database_provider"
+            )
+            return (
+                provider == "supabase"
+                and given("SUPABASE_ACCESS_TOKEN")
+                and given("database_password")
+            )
         if f.source == "provisioned":
             if f.key.startswith("AWS_"):
                 return self.choice("storage_mode") == "provision" and self.choice("storage") == "s3"
@@ -460,23 +497,31 @@ class Session:
         return out
 
     # -- running ---------------------------------------------------------------
-    def digest_key(self) -> bytes:
-        if self._digest_key is None:
-            self._digest_key = load_digest_key(self.project_dir, create=not self.dry_run)
-        return self._digest_key
+    def digest_key(self, *, create: bool | None = None) -> bytes:
+        """The state's HMAC key. A dry run (or a preview inside an apply session) never
+        writes it: it gets an ephemeral key, which matches no stored digest."""
+        if self._digest_key is not None:
+            return self._digest_key
+        create = (not self.dry_run) if create is None else create
+        existed = (self.project_dir / STATE_DIR / "digest.key").exists()
+        if create or existed:
+            self._digest_key = load_digest_key(self.project_dir, create=create)
+            return self._digest_key
+        if self._ephemeral_key is None:
+            self._ephemeral_key = load_digest_key(self.project_dir, create=False)
+        return self._ephemeral_key
 
-    def fingerprint(self, step_id: str) -> str:
+    def fingerprint(self, step_id: str, *, create: bool | None = None) -> str:
         from wizard.catalogue import step as get_step
 
         inputs: dict[str, Any] = {"environment": self.environment}
         for f in get_step(step_id).fields:
             inputs[f.key] = self.value(f.key) if self._visible(f) else None
-        if step_id == "stripe":
-            inputs["NEXTAUTH_URL"] = self.values.app.get("NEXTAUTH_URL")
-        if step_id == "cloudflare":
+        if step_id in ("stripe", "cloudflare", "resend"):  # their URL/zone derive from it
             inputs["NEXTAUTH_URL"] = self.values.app.get("NEXTAUTH_URL")
         blob = json.dumps(inputs, sort_keys=True).encode()
-        return hmac.new(self.digest_key(), blob, hashlib.sha256).hexdigest()[:32]
+        key = self.digest_key(create=create)
+        return hmac.new(key, blob, hashlib.sha256).hexdigest()[:32]
 
     def _context(
         self, step_id: str, *, dry_run: bool, on_progress: ProgressFn | None = None
@@ -494,7 +539,7 @@ class Session:
             catalogue=self.catalogue,
             env=self.env,
             memory=memory,
-            digest_key=self.digest_key(),
+            digest_key=self.digest_key(create=not dry_run),
             on_progress=on_progress,
             on_provide=None if dry_run else self._persist_provided,
             on_checkpoint=None if dry_run else self.save,
@@ -507,8 +552,11 @@ class Session:
 
         # The file is about to hold a secret: make sure git will not pick it up first.
         ensure_ignored(self.project_dir, dry_run=False)
-        self.document.set(key, value)
-        write_env_file(self.project_dir / f".env.{self.environment}", self.document)
+        path = self.project_dir / f".env.{self.environment}"
+        doc = load_env_file(path)  # the env-file step may have rewritten it since open
+        doc.set(key, value)
+        write_env_file(path, doc)
+        self.document = doc
 
     async def check_step(self, step_id: str) -> StepReport:
         """The live check of one step (the TUI's "Check" button): reads only."""
@@ -516,7 +564,11 @@ class Session:
         ctx = self._context(step_id, dry_run=True)
         check = getattr(step_module(step_id), "check", None)
         if check is not None:
-            await check(ctx)
+            try:
+                await check(ctx)
+            except ProviderError as exc:
+                exc.message = self.redact(exc.message)
+                raise
         return StepReport(notices=ctx.notices, changes=ctx.changes)
 
     async def plan(self, step_ids: Iterable[str] | None = None) -> RunResult:
@@ -553,7 +605,8 @@ class Session:
             if (
                 step_id not in ALWAYS_RUN
                 and self.status(step_id) == "done"
-                and self.state.step(step_id).fingerprint == self.fingerprint(step_id)
+                and self.state.step(step_id).fingerprint
+                == self.fingerprint(step_id, create=not dry_run)
             ):
                 result.changes.append(
                     Change(step_id, step_id, "unchanged", "done; inputs unchanged", "resource")
@@ -649,7 +702,8 @@ class Session:
     def save(self) -> None:
         if self.dry_run:
             return
-        self.state.choices = dict(self.values.choices)
+        # Consent to a destructive roll covers this run only, never a later one.
+        self.state.choices = {k: v for k, v in self.values.choices.items() if k not in ONE_SHOT}
         for f in self.catalogue.all_fields():
             if f.kind != "operator":
                 continue
@@ -712,18 +766,20 @@ def _groups(step_ids: list[str]) -> list[list[str]]:
 
 
 def read_input_env_file(path: Path) -> dict[str, str]:
-    """``--env-file``: plain KEY=VALUE input, read literally (no $ expansion)."""
-    from dotenv import dotenv_values
-
+    """``--env-file``: read in the one dialect the project uses, Next.js's, exactly as
+    ``@next/env`` would (``\\$`` is a dollar, ``$X`` expands within the file), so a file
+    that works for Next.js, or that this wizard wrote, gives the same values here."""
     if not path.is_file():
         raise UsageError(f"--env-file {path}: no such file")
     try:
-        raw = dotenv_values(path, interpolate=False)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--env-file {path}: cannot read it ({type(exc).__name__})") from None
+        doc = load_env_file(path)
+    except OSError as exc:
+        raise UsageError(f"--env-file {path}: cannot read it ({exc.strerror})") from None
+    if doc.load_error:
+        raise UsageError(f"--env-file {path}: Next.js could not load it: {doc.load_error}")
     out: dict[str, str] = {}
-    for key, value in raw.items():
+    for key, value in doc.values().items():
         if err := env_key(key):
             raise UsageError(f"--env-file {path}: {key!r} {err}")
-        out[key] = value if value is not None else ""
+        out[key] = value
     return out
