@@ -34,3 +34,8 @@ def checked_base_url(service: str, url: str, *, variable: str | None = None) -> 
         key=variable,
         hint=f"fix {where}",
     )
+
+
+def r2_endpoint(account_id: str) -> str:
+    """Cloudflare R2's S3 API endpoint for an account."""
+    return f"https://{account_id}.r2.cloudflarestorage.com"

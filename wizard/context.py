@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,3 +115,11 @@ class StepContext:
         """Save this step's memory now, before an action whose answer could be lost."""
         if self.on_checkpoint and not self.dry_run:
             self.on_checkpoint()
+
+
+def raise_first(results: Sequence[object]) -> None:
+    """After ``gather(..., return_exceptions=True)`` (every call ran to its end), raise the
+    first failure in call order, so the message blames the first thing checked."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

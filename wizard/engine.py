@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from providers.errors import ProviderError
+from providers.urls import r2_endpoint
 from wizard.catalogue import (
     GITHUB_SECRET_KEYS,
     STEP_IDS,
@@ -256,7 +257,7 @@ class Session:
             vs.set_app("AWS_REGION", "us-east-1", "default")
         account = vs.operator.get("CLOUDFLARE_ACCOUNT_ID")
         if r2 and account and vs.app_source.get("S3_ENDPOINT") in (None, "derived"):
-            vs.set_app("S3_ENDPOINT", f"https://{account}.r2.cloudflarestorage.com", "derived")
+            vs.set_app("S3_ENDPOINT", r2_endpoint(account), "derived")
         elif not r2 and vs.app_source.get("S3_ENDPOINT") == "derived":
             vs.app.pop("S3_ENDPOINT", None)
             vs.app_source.pop("S3_ENDPOINT", None)

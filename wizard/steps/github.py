@@ -9,7 +9,6 @@ stored in ``ctx.memory``: equal digest → ``unchanged``, no digest → ``unknow
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -25,7 +24,7 @@ from providers.github import (
     split_repository,
 )
 from wizard.catalogue import GITHUB_SECRET_KEYS
-from wizard.context import StepContext
+from wizard.context import StepContext, raise_first
 
 TARGET = "github"
 SCRATCH = "github.remote"
@@ -96,12 +95,6 @@ def desired_secrets(ctx: StepContext) -> list[Planned]:
     return out
 
 
-def _raise_first(results: Sequence[object]) -> None:
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-
-
 async def check(ctx: StepContext) -> None:
     token, repo, environment = _settings(ctx)
     desired_secrets(ctx)  # offline: fail before any call when a value is missing
@@ -111,7 +104,7 @@ async def check(ctx: StepContext) -> None:
             calls.append(client.environment(repo, environment))
         calls += [client.public_key(repo, environment), client.secret_names(repo, environment)]
         results = await asyncio.gather(*calls, return_exceptions=True)
-    _raise_first(results[:1])
+    raise_first(results[:1])
     _, scopes = cast(tuple[dict[str, Any], frozenset[str] | None], results[0])
     # Classic tokens say what they may do; fine-grained ones answer 403/404 instead.
     if scopes is not None and "repo" not in scopes:
@@ -124,7 +117,7 @@ async def check(ctx: StepContext) -> None:
             hint="add the repo scope at https://github.com/settings/tokens, or use a "
             "fine-grained token with Secrets: read and write",
         )
-    _raise_first(results[1:])
+    raise_first(results[1:])
     ctx.scratch[SCRATCH] = Remote(
         repo=repo,
         environment=environment,

@@ -46,7 +46,7 @@ from providers.s3 import (
     merge_rules,
     retry_settings,
 )
-from providers.urls import checked_base_url
+from providers.urls import checked_base_url, r2_endpoint
 from wizard.context import StepContext
 
 CHECKED = "storage.checked"
@@ -109,7 +109,7 @@ def _target(ctx: StepContext) -> Target:
                     key=ACCOUNT_KEY,
                     hint="copy the Account ID from the Cloudflare dashboard (R2 → Overview)",
                 )
-            url = derived = f"https://{account}.r2.cloudflarestorage.com"
+            url = derived = r2_endpoint(account)
         url = checked_base_url(R2, url, variable=ENDPOINT_KEY)
         s3 = Endpoint(R2, "auto", url, attempts, retry_mode, third_party=True)
         region = "auto"

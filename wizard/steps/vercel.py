@@ -23,7 +23,7 @@ from providers.vercel import (
     NewEnv,
     VercelClient,
 )
-from wizard.context import StepContext
+from wizard.context import StepContext, raise_first
 
 TARGET = "vercel"  # the Change target
 SCRATCH = "vercel.remote"
@@ -77,13 +77,6 @@ def env_type(ctx: StepContext, key: str, target: str) -> str:
     return "plain" if key.startswith("NEXT_PUBLIC_") else "encrypted"
 
 
-def _raise_first(results: Sequence[object]) -> None:
-    # gather(return_exceptions=True) keeps every call running; blame in call order.
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-
-
 # -- check --------------------------------------------------------------------
 async def check(ctx: StepContext) -> None:
     token, project, team = _settings(ctx)
@@ -91,7 +84,7 @@ async def check(ctx: StepContext) -> None:
         results = await asyncio.gather(
             client.user(), client.project(project), client.list_env(project), return_exceptions=True
         )
-    _raise_first(results)
+    raise_first(results)
     info = cast(dict[str, Any], results[1])
     envs = cast(list[EnvVar], results[2])
     ctx.scratch[SCRATCH] = Remote(
