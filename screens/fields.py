@@ -43,10 +43,14 @@ class FieldRow(Vertical):
             super().__init__()
             self.row = row
 
-    def __init__(self, field: Field, value: str | None) -> None:
+    def __init__(
+        self, field: Field, value: str | None, *, options: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(id=f"row-{field.key}", classes="field-row")
         self.field = field
         self._initial = value or ""
+        # (label, value) pairs fetched at run time (Supabase projects): a Select, not an Input.
+        self._options = options or [(c, c) for c in field.choices]
 
     # -- layout ------------------------------------------------------------------
     @property
@@ -59,16 +63,8 @@ class FieldRow(Vertical):
         label = f.label if f.required or "optional" in f.label else f"{f.label}  (optional)"
         yield Static(Text.assemble(label, ("  " + f.key, "dim")), classes="field-label")
         with Horizontal(classes="field-control"):
-            if f.choices:
-                options = [(c, c) for c in f.choices]
-                value = self._initial if self._initial in f.choices else Select.NULL
-                yield Select(
-                    options,
-                    value=value,
-                    allow_blank=value is Select.NULL,
-                    compact=True,
-                    id=field_dom_id(f.key),
-                )
+            if self._options:
+                yield self._select(self._initial)
             else:
                 yield Input(
                     self._initial,
@@ -85,6 +81,40 @@ class FieldRow(Vertical):
         yield Static("", classes="field-error", markup=False)
         if f.help:
             yield Static(f.help, classes="field-help", markup=False)
+
+    def _select(self, current: str) -> Select[str]:
+        value = current if current in self._values() else Select.NULL
+        return Select(
+            self._options,
+            value=value,
+            allow_blank=value is Select.NULL,
+            compact=True,
+            id=field_dom_id(self.key),
+        )
+
+    def _values(self) -> set[str]:
+        return {v for _, v in self._options}
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        return list(self._options)
+
+    async def offer_options(self, options: list[tuple[str, str]]) -> None:
+        """Turn the control into a Select of ``options``, keeping the current value if it
+        is one of them and the focus if the control had it."""
+        old = self.query_one(f"#{field_dom_id(self.key)}")
+        current, had_focus = self.value, old.has_focus
+        self._options = list(options)
+        # The old control goes first: two widgets must never share the DOM id.
+        await old.remove()
+        select = self._select(current)
+        await self.query_one(".field-control", Horizontal).mount(select, before=0)
+        if had_focus:
+            select.focus()
+
+    def mark_stored(self, value: str) -> None:
+        """The session now holds ``value``: later edits are compared with it."""
+        self._initial = value
 
     def _placeholder(self) -> str:
         f = self.field
@@ -113,7 +143,7 @@ class FieldRow(Vertical):
     def set_value(self, value: str) -> None:
         control = self.query_one(f"#{field_dom_id(self.key)}")
         if isinstance(control, Select):
-            control.value = value if value in self.field.choices else Select.NULL
+            control.value = value if value in self._values() else Select.NULL
         else:
             assert isinstance(control, Input)
             control.value = value

@@ -7,12 +7,13 @@ stays responsive and a failing service never takes it down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -29,8 +30,14 @@ from screens.sidebar import SKIPPED_MARK
 from wizard.errors import SetupError
 
 if TYPE_CHECKING:
+    from providers.supabase import SupabaseProject
     from wizard.catalogue import Field, Step
     from wizard.engine import Session
+
+# The Database step's project picker: the token lists the projects, the user picks one.
+TOKEN_KEY = "SUPABASE_ACCESS_TOKEN"
+PROJECT_KEY = "supabase_project"
+TOKEN_HINT = "create one at https://supabase.com/dashboard/account/tokens"
 
 
 class CheckFinished(Message):
@@ -59,13 +66,26 @@ def action_buttons(
     return Horizontal(*buttons, classes="actions")
 
 
+def project_options(projects: Sequence[SupabaseProject]) -> list[tuple[str, str]]:
+    """(label, ref) pairs for the project picker: "ref — name (region)"."""
+    return [(f"{p.ref} — {p.name} ({p.region})", p.ref) for p in projects]
+
+
 class StepPane(Pane):
     """One step of the catalogue."""
+
+    # On the pane, not the screen: the footer shows it only while this page has the focus,
+    # and ``check_action`` hides it on every step but the Database one.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+l", "load_projects", "Projects"),
+    ]
 
     def __init__(self, session: Session, step: Step, *, dry_run: bool) -> None:
         super().__init__(session, dry_run=dry_run, page=step.id)
         self.step = step
         self.page_title = step.title
+        # Choices fetched at run time, by field key: kept when the rows are rebuilt.
+        self._options: dict[str, list[tuple[str, str]]] = {}
 
     # -- layout --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -78,7 +98,7 @@ class StepPane(Pane):
             yield from self.compose_guide()
             with Vertical(id="fields"):
                 for f in self.session.visible_fields(self.step.id):
-                    yield FieldRow(f, self.session.value(f.key))
+                    yield FieldRow(f, self.session.value(f.key), options=self._options.get(f.key))
             yield from self.compose_extra()
             yield Static("", id="notices", markup=False)
         with Horizontal(classes="check-bar"):
@@ -130,8 +150,23 @@ class StepPane(Pane):
     def _fields(self) -> list[Field]:
         return self.session.visible_fields(self.step.id)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "load_projects":
+            return self.offers_projects
+        return True
+
+    @property
+    def offers_projects(self) -> bool:
+        """The Supabase project can be picked from a list (Database step, Supabase chosen)."""
+        return any(f.key == PROJECT_KEY for f in self._fields())
+
     def help_text(self) -> str:
         parts = [self.step.summary]
+        if self.offers_projects:
+            parts.append(
+                "With a Supabase access token, ctrl+l loads your projects to pick from; then "
+                "only the database password is asked and the connection string is built."
+            )
         for f in self.session.visible_fields(self.step.id):
             if f.help:
                 parts.append(f"{f.label} ({f.key}): {f.help}")
@@ -283,13 +318,113 @@ class StepPane(Pane):
         container = self.query_one("#fields", Vertical)
         await container.remove_children()
         await container.mount_all(
-            FieldRow(f, drafts[f.key] if f.key in drafts else self.session.value(f.key))
+            FieldRow(
+                f,
+                drafts[f.key] if f.key in drafts else self.session.value(f.key),
+                options=self._options.get(f.key),
+            )
             for f in wanted
         )
         for row in self.rows():
             if row.key == focus_key:
                 row.focus_control()
         self.set_busy(self.busy)  # the screen re-reads which keys apply
+        self.refresh_bindings()  # "Load projects" follows the provider choice
+
+    # -- the Supabase project picker ----------------------------------------------------------
+    def action_load_projects(self) -> None:
+        if not self.offers_projects or not self._token_for_listing():
+            return
+        self.notify("Loading the projects this token sees…", title="Supabase", timeout=3)
+        self._projects_worker()
+
+    def _token_for_listing(self) -> bool:
+        """Hand a typed token to the session (the listing reads it there); False, with a
+        notification, when there is none or it is malformed."""
+        row = self._row(TOKEN_KEY)
+        typed = row.value if row is not None else ""
+        cleared = row is not None and not typed and bool(row.initial)
+        if typed:
+            assert row is not None
+            if err := self.session.validate_value(TOKEN_KEY, typed):
+                row.set_error(err)
+                self.notify(f"Supabase ({TOKEN_KEY}): {err}", title="Supabase", severity="error")
+                return False
+            row.set_error(None)
+            if typed != self.session.value(TOKEN_KEY):
+                self.session.set_value(TOKEN_KEY, typed)
+            row.mark_stored(typed)
+            return True
+        if cleared:
+            assert row is not None
+            self.notify(
+                f"Supabase ({TOKEN_KEY}): enter an access token first — {TOKEN_HINT}",
+                title="Supabase",
+                severity="error",
+            )
+            row.focus_control()
+            return False
+        # Nothing typed: the session's token (environment or keyring, which may still be
+        # loading) is used; the listing says so when there is none.
+        return True
+
+    def _row(self, key: str) -> FieldRow | None:
+        return next((r for r in self.rows() if r.key == key), None)
+
+    @work(exclusive=True, exit_on_error=False, group="projects")
+    async def _projects_worker(self) -> None:
+        try:
+            projects = await self.session.supabase_projects()
+        except (ProviderError, SetupError) as exc:
+            if isinstance(exc, ProviderError) and exc.key == TOKEN_KEY and not exc.hint:
+                exc.hint = f"enter an access token first — {TOKEN_HINT}"
+            self.notify(str(exc), title="Supabase projects", severity="error", timeout=10)
+            return
+        except Exception as exc:
+            # Its text may hold a value: only the type is shown.
+            self.notify(
+                f"Supabase: loading the projects stopped unexpectedly ({type(exc).__name__}); "
+                "type the project ref instead",
+                title="Supabase projects",
+                severity="error",
+            )
+            return
+        if self.is_attached:
+            await self._show_projects(projects)
+
+    async def _show_projects(self, projects: list[SupabaseProject]) -> None:
+        if not projects:
+            self.notify(
+                "Supabase: this token sees no project — create one at https://supabase.com/"
+                "dashboard, then load again (ctrl+l)",
+                title="Supabase projects",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        options = project_options(projects)
+        row = self._row(PROJECT_KEY)
+        if len(projects) == 1:
+            only = projects[0]
+            if row is not None:
+                if row.options:  # a list from an earlier load: show the one left
+                    self._options[PROJECT_KEY] = options
+                    await row.offer_options(options)
+                row.set_value(only.ref)
+                row.set_error(None)
+            self.notify(
+                f"Supabase: the token sees one project, {only.ref} ({only.name}): chosen.",
+                title="Supabase projects",
+            )
+            return
+        self._options[PROJECT_KEY] = options
+        if row is not None:
+            await row.offer_options(options)
+            row.set_error(None)
+        self.notify(
+            f"Supabase: {len(projects)} projects — pick one in the project list.",
+            title="Supabase projects",
+        )
 
     # -- the live check ----------------------------------------------------------------------
     def start_check(self, *, advance: bool) -> None:
@@ -315,6 +450,8 @@ class StepPane(Pane):
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         # The worker catches everything it expects; this is the last line of defence.
+        if event.worker.group != "check":
+            return  # the project listing never holds the page busy
         if event.state in (WorkerState.ERROR, WorkerState.CANCELLED) and self.busy:
             self.show_spinner(False)
             self.set_busy(False)

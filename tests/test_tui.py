@@ -20,6 +20,8 @@ from providers.errors import NetworkError
 from screens.app import WizardApp
 from screens.modals import CheckFailedModal, ConfirmModal, ResumeModal, SkipModal
 from screens.sidebar import Sidebar
+from screens.step import StepPane
+from tests.fakes.supabase import FakeProject, FakeSupabase
 from tests.tuikit import (  # noqa: F401  (the *_fixture names register fixtures)
     JWT_SECRET,
     NEXTAUTH_SECRET,
@@ -45,6 +47,7 @@ from tests.tuikit import (  # noqa: F401  (the *_fixture names register fixtures
     to_review,
     walk_to_review,
 )
+from wizard.engine import Session, StepReport
 
 # -- the walk -------------------------------------------------------------------------------
 
@@ -400,3 +403,134 @@ def test_secrets_are_masked_revealable_and_generated(seeded: Path) -> None:
     run(session, script)
     new = session.value("NEXTAUTH_SECRET")
     assert new is not None and new != NEXTAUTH_SECRET and len(new) == 64
+
+
+# -- the Supabase project picker (Database step) ----------------------------------------------
+
+SUPABASE_TOKEN = "sbp_" + "e" * 40
+PROJECTS = [
+    FakeProject("abcdefghijklmnopqrst", "dream-pixel", region="eu-west-2"),
+    FakeProject("zyxwvutsrqponmlkjihg", "other"),
+]
+
+
+def supabase_session(project: Path, api: str) -> Session:
+    session = Session.open(project, env={"SUPABASE_API_URL": api})
+    session.set_value("NEXTAUTH_URL", URL)
+    session.mark_done("prerequisites")
+    return session
+
+
+def notifications(app: WizardApp) -> list[str]:
+    """Every notification the app shows from now on (recorded, and still shown)."""
+    seen: list[str] = []
+    shown = app.notify
+
+    def record(message: str, **kw: Any) -> None:
+        seen.append(message)
+        shown(message, **kw)
+
+    app.notify = record  # type: ignore[method-assign]
+    return seen
+
+
+def offers_load(app: WizardApp) -> bool:
+    binding = app.screen.active_bindings.get("ctrl+l")
+    return binding is not None and binding.enabled
+
+
+def test_supabase_token_lists_projects_to_pick_and_url_is_built(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeSupabase(SUPABASE_TOKEN, PROJECTS) as fake:
+        session = supabase_session(project, fake.url)
+        checked: list[str] = []
+
+        async def passes(step_id: str) -> StepReport:
+            checked.append(step_id)  # the real check would reach the pooler's host
+            return StepReport()
+
+        monkeypatch.setattr(session, "check_step", passes)
+
+        async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+            await pilot.press("enter")  # resume at the Database step
+            await settle(pilot)
+            assert page(app) == "database"
+            assert offers_load(app)
+            token = field_input(app, "SUPABASE_ACCESS_TOKEN")
+            token.focus()
+            token.value = SUPABASE_TOKEN
+            seen = notifications(app)
+            await pilot.press("ctrl+l")
+            await settle(pilot)
+            picker = app.screen.query_one("#field-supabase_project", Select)
+            assert row(app, "supabase_project").options == [
+                ("abcdefghijklmnopqrst — dream-pixel (eu-west-2)", "abcdefghijklmnopqrst"),
+                ("zyxwvutsrqponmlkjihg — other (us-east-1)", "zyxwvutsrqponmlkjihg"),
+            ]
+            assert any("2 projects" in n for n in seen)
+            assert all(SUPABASE_TOKEN not in n for n in seen)
+            picker.value = "zyxwvutsrqponmlkjihg"
+            await settle(pilot)
+            assert session.choice("supabase_project") == "zyxwvutsrqponmlkjihg"
+            field_input(app, "database_password").value = "pw-of-the-database"
+            # DATABASE_URL stays empty: the step builds it from the pooler.
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert page(app) == "redis"
+            assert not offers_load(app)  # only the Database step offers it
+
+        run(session, script)
+        listed = fake.requests("GET", "/v1/projects")
+    assert [r.bearer for r in listed] == [SUPABASE_TOKEN]
+    assert checked == ["database"]
+    assert session.choice("supabase_project") == "zyxwvutsrqponmlkjihg"
+    assert session.value("DATABASE_URL") is None
+    assert session.value("database_password") == "pw-of-the-database"
+
+
+def test_supabase_single_project_is_filled_in(project: Path) -> None:
+    with FakeSupabase(SUPABASE_TOKEN, PROJECTS[:1]) as fake:
+        session = supabase_session(project, fake.url)
+
+        async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+            await pilot.press("enter")
+            await settle(pilot)
+            field_input(app, "SUPABASE_ACCESS_TOKEN").value = SUPABASE_TOKEN
+            assert app.wizard is not None and isinstance(app.wizard.pane, StepPane)
+            app.wizard.pane.action_load_projects()
+            await settle(pilot)
+            assert field_input(app, "supabase_project").value == "abcdefghijklmnopqrst"
+
+        run(session, script)
+
+
+def test_supabase_bad_token_notifies_and_the_app_lives_on(project: Path) -> None:
+    with FakeSupabase(SUPABASE_TOKEN, PROJECTS) as fake:
+        session = supabase_session(project, fake.url)
+        wrong = "sbp_" + "0" * 40
+
+        async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+            await pilot.press("enter")
+            await settle(pilot)
+            token = field_input(app, "SUPABASE_ACCESS_TOKEN")
+            token.focus()
+            seen = notifications(app)
+            await pilot.press("ctrl+l")  # no token yet: says where to get one
+            await settle(pilot)
+            assert any("Supabase" in n and "access token" in n for n in seen)
+            token.value = wrong
+            await pilot.press("ctrl+l")
+            await settle(pilot)
+            failure = seen[-1]
+            assert failure.startswith("Supabase (SUPABASE_ACCESS_TOKEN)")
+            assert "supabase.com/dashboard/account/tokens" in failure
+            assert wrong not in failure
+            field_input(app, "supabase_project")  # still typed by hand
+            assert app.is_running and page(app) == "database"
+            await pilot.press("ctrl+s")  # and the keys still work
+            await pilot.pause()
+            assert isinstance(app.screen, SkipModal)
+
+        run(session, script)
+        assert len(fake.requests("GET", "/v1/projects")) == 1

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.errors import ProviderError
 from providers.urls import r2_endpoint
@@ -47,6 +47,9 @@ from wizard.state import (
 )
 from wizard.validators import ValidationContext, env_key
 from wizard.values import ValueStore
+
+if TYPE_CHECKING:
+    from providers.supabase import SupabaseProject
 
 ENVIRONMENTS = ("production", "preview", "development")
 # These run every time: they compare with what is there and send only differences.
@@ -443,7 +446,9 @@ class Session:
                     if err := self.validate_value(f.key, value):
                         problems.append(f"{f.key}: {err}")
                 elif f.required and not self._produced_by_step(f):
-                    problems.append(f"{f.key}: missing — {self._how_to_supply(f)}")
+                    problems.append(
+                        f"{f.key}: missing — {self._how_to_supply(f)} (or --skip {step_id})"
+                    )
         problems.extend(self._cross_checks())
         r2_provision = self.choice("storage") == "r2" and self.choice("storage_mode") == "provision"
         if r2_provision and "storage" in selected:
@@ -571,6 +576,18 @@ class Session:
                 exc.message = self.redact(exc.message)
                 raise
         return StepReport(notices=ctx.notices, changes=ctx.changes)
+
+    async def supabase_projects(self) -> list[SupabaseProject]:
+        """The Supabase projects the session's access token sees (the TUI's picker): reads only."""
+        from wizard.steps.database import supabase_projects
+
+        await self.credentials_ready()
+        ctx = self._context("database", dry_run=True)
+        try:
+            return await supabase_projects(ctx)
+        except ProviderError as exc:
+            exc.message = self.redact(exc.message)
+            raise
 
     async def plan(self, step_ids: Iterable[str] | None = None) -> RunResult:
         return await self._run(step_ids, dry_run=True)
