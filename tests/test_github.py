@@ -295,3 +295,11 @@ def test_plan_accepts_a_value_a_step_will_make(fake: FakeGitHub, tmp_path: Path)
     push(ctx)
     assert actions(ctx)["SENTRY_AUTH_TOKEN"] == "add"
     assert fake.writes() == []
+
+
+def test_equal_values_of_two_keys_leave_different_digests(fake: FakeGitHub, tmp_path: Path) -> None:
+    same = "dream-pixel"
+    ctx = gctx(fake, tmp_path, {**HOSTILE, "SENTRY_PROJECT": same, "VERCEL_PROJECT_ID": same})
+    push(ctx)
+    digests = {name: memo["digest"] for name, memo in ctx.memory["keys"].items()}
+    assert digests["SENTRY_PROJECT"] != digests["VERCEL_PROJECT_ID"]

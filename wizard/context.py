@@ -107,9 +107,11 @@ class StepContext:
         """In a dry run: ``key`` will be produced by this step when applied."""
         self.values.pending[key] = self.step_id
 
-    def digest(self, value: str) -> str:
-        """A keyed digest of a value, safe to keep in the state file."""
-        return hmac.new(self.digest_key, value.encode(), hashlib.sha256).hexdigest()[:32]
+    def digest(self, value: str, name: str = "") -> str:
+        """A keyed digest of a value, safe to keep in the state file. ``name`` (the key the
+        value belongs to) keeps two keys with one value from showing equal digests."""
+        message = name.encode() + b"\0" + value.encode()
+        return hmac.new(self.digest_key, message, hashlib.sha256).hexdigest()[:32]
 
     def checkpoint(self) -> None:
         """Save this step's memory now, before an action whose answer could be lost."""

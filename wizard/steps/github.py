@@ -148,7 +148,7 @@ def _plan(ctx: StepContext, remote: Remote, wanted: list[Planned]) -> None:
             item.action = "unknown" if item.name in remote.names else "add"
         elif item.name not in remote.names:
             item.action, item.detail = "add", f"{where} secret"
-        elif memo and memo.get("digest") == ctx.digest(item.value):
+        elif memo and memo.get("digest") == ctx.digest(item.value, item.name):
             item.action, item.detail = "unchanged", f"{where} secret"
         elif memo:
             item.action, item.detail = "update", "value changed since the last push"
@@ -189,7 +189,7 @@ async def run(ctx: StepContext) -> None:
                 remote.repo, item.name, sealed, remote.key.key_id, remote.environment
             )
         # Recorded one by one, so a failure of another secret keeps this one done.
-        memory[item.name] = {"digest": ctx.digest(item.value)}
+        memory[item.name] = {"digest": ctx.digest(item.value, item.name)}
         done += 1
         ctx.progress(done, len(writes), item.name)
         return created

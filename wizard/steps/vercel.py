@@ -150,7 +150,7 @@ async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[
         memo = memory.get(key)
         if _same_entry(memo, entry):
             assert memo is not None
-            if memo.get("digest") == ctx.digest(value):
+            if memo.get("digest") == ctx.digest(value, key):
                 if secret and entry.type == "plain":
                     item.action, item.detail = "update", f"type plain → {item.type}"
                 else:
@@ -254,7 +254,7 @@ async def _apply(
         # Learned by reading the value back: remember it so the next plan needs no read.
         if item.action == "unchanged" and item.entry is not None:
             memory[item.key] = {
-                "digest": ctx.digest(item.value),
+                "digest": ctx.digest(item.value, item.key),
                 "id": item.entry.id,
                 "updatedAt": item.entry.updated_at,
             }
@@ -292,7 +292,7 @@ async def _apply(
         if env is None and not trust_unlisted:
             continue
         memory[item.key] = {
-            "digest": ctx.digest(item.value),
+            "digest": ctx.digest(item.value, item.key),
             "id": env.id if env else None,
             "updatedAt": env.updated_at if env else None,
         }
