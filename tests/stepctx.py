@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 from wizard.catalogue import Catalogue
 from wizard.context import StepContext
@@ -43,3 +45,13 @@ def make_ctx(
     )
     ctx.scratch["provided"] = provided
     return ctx
+
+
+def check_and_run(step: ModuleType, ctx: StepContext) -> None:
+    """A step as the engine runs it: its live check, then the run, in one event loop."""
+
+    async def both() -> None:
+        await step.check(ctx)
+        await step.run(ctx)
+
+    asyncio.run(both())

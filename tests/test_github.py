@@ -14,7 +14,7 @@ import pytest
 from providers.errors import AuthError, BadRequest, NotFound, PermissionDenied, ProviderError
 from providers.github import GitHubClient, seal
 from tests.fakes.github import FakeGitHub
-from tests.stepctx import make_ctx
+from tests.stepctx import check_and_run, make_ctx
 from wizard.context import StepContext
 from wizard.steps import github as step
 
@@ -75,11 +75,7 @@ def again(ctx: StepContext, fake: FakeGitHub, tmp_path: Path, **kwargs: Any) -> 
 
 
 def push(ctx: StepContext) -> None:
-    async def both() -> None:
-        await step.check(ctx)
-        await step.run(ctx)
-
-    asyncio.run(both())
+    check_and_run(step, ctx)
 
 
 def actions(ctx: StepContext) -> dict[str, str]:

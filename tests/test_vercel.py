@@ -13,7 +13,7 @@ import pytest
 
 from providers.errors import AuthError, NotFound, ProviderError
 from tests.fakes.vercel import FakeVercel, Project
-from tests.stepctx import make_ctx
+from tests.stepctx import check_and_run, make_ctx
 from wizard.context import StepContext
 from wizard.steps import vercel as step
 
@@ -67,11 +67,7 @@ def again(ctx: StepContext, tmp_path: Path, fake: FakeVercel, **kwargs: Any) -> 
 
 
 def push(ctx: StepContext) -> None:
-    async def both() -> None:
-        await step.check(ctx)
-        await step.run(ctx)
-
-    asyncio.run(both())
+    check_and_run(step, ctx)
 
 
 def actions(ctx: StepContext) -> dict[str, str]:

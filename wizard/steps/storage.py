@@ -101,14 +101,9 @@ def _target(ctx: StepContext) -> Target:
     if kind == "r2":
         url = ctx.app(ENDPOINT_KEY)
         if not url:
-            account = ctx.operator(ACCOUNT_KEY)
-            if not account:
-                raise ProviderError(
-                    R2,
-                    f"{ACCOUNT_KEY} is not set",
-                    key=ACCOUNT_KEY,
-                    hint="copy the Account ID from the Cloudflare dashboard (R2 → Overview)",
-                )
+            account = ctx.require(
+                ACCOUNT_KEY, R2, "copy the Account ID from the Cloudflare dashboard (R2 → Overview)"
+            )
             url = derived = r2_endpoint(account)
         url = checked_base_url(R2, url, variable=ENDPOINT_KEY)
         s3 = Endpoint(R2, "auto", url, attempts, retry_mode, third_party=True)
