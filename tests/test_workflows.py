@@ -44,7 +44,8 @@ def test_guide_workflows_and_odd_shapes(project: Path) -> None:
         ".github/workflows/deploy.yml:27",
         ".github/workflows/odd.yaml:12",
     ]
-    assert ".github/workflows/odd.yaml:16" in [r.where for r in scan.uses("secrets", "VERCEL_TOKEN")]
+    vercel_token = [r.where for r in scan.uses("secrets", "VERCEL_TOKEN")]
+    assert ".github/workflows/odd.yaml:16" in vercel_token
     # vars: in ${{ }}, with brackets, and bare in an `if:` (an expression without ${{ }}).
     assert {r.name: r.where for r in scan.missing("vars", set())} == {
         "NEXT_PUBLIC_SENTRY_DSN": ".github/workflows/ci.yml:28",
