@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Actions a change may carry. Keys: add/update/unchanged/unknown/remove.
-# Resources: create/update/unchanged/skip/check/unknown.
+# Actions a change may carry. Keys: add/update/unchanged/unknown/remove/keep (exists
+# remotely, unseen, and left alone). Resources: create/update/unchanged/skip/check/unknown.
 ACTIONS = frozenset(
-    {"add", "update", "unchanged", "unknown", "remove", "create", "skip", "check", "fail"}
+    {"add", "update", "unchanged", "unknown", "remove", "create", "skip", "check", "fail", "keep"}
 )
 MUTATING = frozenset({"add", "update", "remove", "create"})
 

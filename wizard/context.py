@@ -110,13 +110,18 @@ class StepContext:
     def digest(self, value: str, name: str = "") -> str:
         """A keyed digest of a value, safe to keep in the state file. ``name`` (the key the
         value belongs to) keeps two keys with one value from showing equal digests."""
-        message = name.encode() + b"\0" + value.encode()
-        return hmac.new(self.digest_key, message, hashlib.sha256).hexdigest()[:32]
+        return keyed_digest(self.digest_key, value, name)
 
     def checkpoint(self) -> None:
         """Save this step's memory now, before an action whose answer could be lost."""
         if self.on_checkpoint and not self.dry_run:
             self.on_checkpoint()
+
+
+def keyed_digest(key: bytes, value: str, name: str = "") -> str:
+    """The state's digest of ``value`` under ``name`` (see ``StepContext.digest``)."""
+    message = name.encode() + b"\0" + value.encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def raise_first(results: Sequence[object]) -> None:

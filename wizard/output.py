@@ -17,11 +17,12 @@ SYMBOLS = {
     "remove": "-",
     "unknown": "?",
     "unchanged": "=",
+    "keep": "!",
     "skip": "–",
     "check": "✓",
     "fail": "✗",
 }
-COLORS = {"+": "32", "~": "33", "-": "31", "?": "35", "✗": "31"}
+COLORS = {"+": "32", "~": "33", "-": "31", "?": "35", "✗": "31", "!": "33"}
 
 
 def use_color(stream: TextIO) -> bool:

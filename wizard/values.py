@@ -11,6 +11,23 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 AppSource = Literal["set", "env-file", "existing", "generated", "default", "provisioned", "derived"]
+# Values a person gave (or a service issued): pushed even over a remote value we cannot see.
+# "generated" and "default" never are: they would silently replace what production runs.
+GIVEN_SOURCES = frozenset({"set", "env-file", "existing", "provisioned", "derived"})
+_ORIGIN = {
+    "set": "the value given (--set or typed in)",
+    "env-file": "the value from --env-file",
+    "provisioned": "the value a step just obtained",
+    "derived": "the value derived from the operator's settings",
+    "generated": "a new random value (--rotate)",
+}
+_OPERATOR_ORIGIN = {
+    "environment": "the value from the environment",
+    "keyring": "the value from the keyring",
+    "prompt": "the value typed in",
+    "set": "the value given with --set",
+    "state": "the value remembered in the state",
+}
 
 
 @dataclass
@@ -24,11 +41,26 @@ class ValueStore:
     choices: dict[str, str] = field(default_factory=dict)
     # Keys a step will produce when applied (known only then): the plan shows them.
     pending: dict[str, str] = field(default_factory=dict)  # key -> step id
+    # Existing env-file values this wizard generated on an earlier run and never pushed
+    # (recorded by the env-file step): still not a value anyone gave.
+    generated_earlier: set[str] = field(default_factory=set)
+    # Keys left alone everywhere in this run (key -> why): they exist remotely with a value
+    # we cannot see, and the value here is generated or a default. Set after the checks.
+    held: dict[str, str] = field(default_factory=dict)
 
     def set_app(self, key: str, value: str, source: AppSource) -> None:
         self.app[key] = value
         self.app_source[key] = source
         self.pending.pop(key, None)
+
+    def origin(self, key: str, environment: str) -> str:
+        """Where this run's value of ``key`` comes from, for a plan line."""
+        if key in self.app:
+            source = self.app_source.get(key)
+            if source == "existing":
+                return f"the value in .env.{environment}"
+            return _ORIGIN.get(source or "", "the value here")
+        return _OPERATOR_ORIGIN.get(self.operator_source.get(key, ""), "the value given")
 
     def get(self, key: str) -> str | None:
         if key in self.app:

@@ -12,8 +12,13 @@ async def run(ctx: StepContext) -> None:
     doc = load_env_file(path)
     existing = doc.values()
     target = path.name
+    held = ctx.values.held
     for key, value in ctx.values.app.items():
-        if key not in existing:
+        if key in held:
+            # Production runs with a value we cannot see: writing ours would make this file
+            # disagree with it. The file keeps what it has (or goes without the key).
+            ctx.change("env-file", key, "keep", f"{target}: {held[key]}")
+        elif key not in existing:
             ctx.change("env-file", key, "add", target)
             doc.set(key, value)
         elif existing[key] != value:
@@ -32,3 +37,26 @@ async def run(ctx: StepContext) -> None:
         return
     ensure_ignored(ctx.project_dir, dry_run=False)
     write_env_file(path, doc)
+    _record_generated(ctx, doc.values())
+
+
+def _record_generated(ctx: StepContext, written: dict[str, str]) -> None:
+    """Remember (as digests) which values in the file we generated and never pushed: the
+    engine keeps treating them as generated, not as values someone gave (see README)."""
+    records = ctx.memory.get("generated")
+    records = dict(records) if isinstance(records, dict) else {}
+    for key in list(records):
+        if key not in written:
+            del records[key]
+    for key, value in ctx.values.app.items():
+        if written.get(key) != value:
+            continue
+        generated = ctx.values.app_source.get(key) == "generated"
+        if generated or key in ctx.values.generated_earlier:
+            records[key] = ctx.digest(value, key)
+        else:
+            records.pop(key, None)
+    if records:
+        ctx.memory["generated"] = records
+    else:
+        ctx.memory.pop("generated", None)

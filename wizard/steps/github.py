@@ -139,12 +139,35 @@ def _memory_keys(ctx: StepContext, remote: Remote) -> dict[str, dict[str, Any]]:
     return cast(dict[str, dict[str, Any]], ctx.memory["keys"])
 
 
+def _remembered(ctx: StepContext, remote: Remote) -> dict[str, Any]:
+    """Read only: this repo/environment's remembered digests, or none."""
+    scope = {"repo": remote.repo, "environment": remote.environment or ""}
+    keys = ctx.memory.get("keys")
+    if any(ctx.memory.get(k) != v for k, v in scope.items()) or not isinstance(keys, dict):
+        return {}
+    return keys
+
+
+def unseen(ctx: StepContext) -> list[str]:
+    """After check(): the CI secrets that exist there (GitHub never shows a value) with no
+    push of ours recorded. The engine holds those back when the value here is generated or
+    a default; an operator's value (VERCEL_TOKEN from the environment) is given, and goes."""
+    remote = ctx.scratch.get(SCRATCH)
+    if not isinstance(remote, Remote):
+        return []
+    memory = _remembered(ctx, remote)
+    return [name for name in GITHUB_SECRET_KEYS if name in remote.names and name not in memory]
+
+
 def _plan(ctx: StepContext, remote: Remote, wanted: list[Planned]) -> None:
     memory = _memory_keys(ctx, remote)
     where = f"environment {remote.environment}" if remote.environment else "repository"
     for item in wanted:
         memo = memory.get(item.name)
-        if not item.value:  # pending: the value does not exist yet
+        if item.name in ctx.values.held:
+            # Left alone: unseen there, and nobody gave the value here (the engine decided).
+            item.action, item.detail = "keep", ctx.values.held[item.name]
+        elif not item.value:  # pending: the value does not exist yet
             item.action = "unknown" if item.name in remote.names else "add"
         elif item.name not in remote.names:
             item.action, item.detail = "add", f"{where} secret"
@@ -154,7 +177,8 @@ def _plan(ctx: StepContext, remote: Remote, wanted: list[Planned]) -> None:
             item.action, item.detail = "update", "value changed since the last push"
         else:
             item.action = "unknown"
-            item.detail = "GitHub never shows secret values and there is no record of a push"
+            origin = ctx.values.origin(item.name, ctx.environment)
+            item.detail = f"exists on GitHub, value unseen; replaced by {origin}"
 
 
 async def run(ctx: StepContext) -> None:
@@ -172,7 +196,7 @@ async def run(ctx: StepContext) -> None:
         ctx.change(TARGET, item.name, item.action, item.detail)
     if ctx.dry_run:
         return
-    writes = [item for item in wanted if item.action != "unchanged"]
+    writes = [item for item in wanted if item.action not in ("unchanged", "keep")]
     if not writes:
         return
     token, _, _ = _settings(ctx)

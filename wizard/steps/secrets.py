@@ -10,7 +10,9 @@ GENERATED = ("NEXTAUTH_SECRET", "JWT_SECRET")
 async def run(ctx: StepContext) -> None:
     for key in GENERATED:
         source = ctx.values.app_source.get(key)
-        if source == "generated":
+        if key in ctx.values.held:
+            ctx.resource(key, "keep", ctx.values.held[key])
+        elif source == "generated":
             ctx.resource(key, "create", "32 random bytes, hex")
         else:
             ctx.resource(key, "unchanged", "kept")

@@ -132,6 +132,23 @@ def _compare(item: Planned, remote_value: str, secret: bool) -> None:
         item.action, item.detail = "unchanged", entry.type
 
 
+def _unseen(entry: EnvVar, memo: dict[str, Any] | None) -> bool:
+    """An entry whose value cannot be read back and that no push of ours put there."""
+    return entry.value is None and not entry.readable and not memo
+
+
+def unseen(ctx: StepContext) -> list[str]:
+    """After check(): the keys serving this environment whose value Vercel will not show
+    (sensitive) and that no push of ours is recorded for. The engine holds those back when
+    the value here is generated or a default."""
+    remote = ctx.scratch.get(SCRATCH)
+    if not isinstance(remote, Remote):
+        return []
+    memory = _remembered(ctx, remote)
+    serving = _serving(remote.envs, ctx.environment)
+    return [key for key, entry in serving.items() if _unseen(entry, memory.get(key))]
+
+
 async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[Planned]:
     target = ctx.environment
     serving = _serving(remote.envs, target)
@@ -142,6 +159,10 @@ async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[
         item = Planned(key, value, env_type(ctx, key, target))
         plan.append(item)
         entry = serving.get(key)
+        if key in ctx.values.held:
+            # Left alone: unseen there, and nobody gave the value here (the engine decided).
+            item.action, item.detail, item.entry = "keep", ctx.values.held[key], entry
+            continue
         if entry is None:
             item.action, item.detail = "add", f"{item.type}, {target}"
             continue
@@ -164,11 +185,14 @@ async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[
             _compare(item, entry.value, secret)
         elif entry.readable:
             to_read.append(item)
+        elif memo:
+            item.action = "unknown"
+            item.detail = "Vercel does not show sensitive values back; edited on Vercel since "
+            item.detail += "the last push"
         else:
             item.action = "unknown"
-            item.detail = "Vercel does not show sensitive values back" + (
-                "; edited on Vercel since the last push" if memo else "; no record of a push"
-            )
+            origin = ctx.values.origin(key, ctx.environment)
+            item.detail = f"exists on Vercel, value unseen; replaced by {origin}"
 
     if to_read:
         limit = asyncio.Semaphore(READ_CONCURRENCY)
@@ -199,7 +223,11 @@ async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[
 
     for item in plan:
         entry = item.entry
-        if item.action != "unchanged" and entry is not None and len(entry.targets) > 1:
+        if (
+            item.action not in ("unchanged", "keep")
+            and entry is not None
+            and len(entry.targets) > 1
+        ):
             item.split = True
             others = [t for t in entry.targets if t != target]
             keeps = "keeps its" if len(others) == 1 else "keep their"
@@ -233,7 +261,7 @@ async def run(ctx: StepContext) -> None:
             ctx.change(TARGET, item.key, item.action, item.detail)
         if ctx.dry_run:
             return
-        await _apply(ctx, client, remote, plan)
+        await _apply(ctx, client, remote, [item for item in plan if item.action != "keep"])
 
 
 def _memory_keys(ctx: StepContext, remote: Remote) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,259 @@
+"""Never replace a value it cannot see (issue 12, point 1), through the real CLI.
+
+A fresh clone (no ``.env.production``, no ``.dream-pixel/``) against a Vercel that holds
+sensitive NEXTAUTH_SECRET/JWT_SECRET and a GitHub repository that already holds the CI
+secrets: nothing it cannot see is replaced by a generated or default value; a value someone
+gives (``--set``, ``--env-file``, the environment) or ``--rotate`` still replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.github import FakeGitHub, Secret
+from tests.fakes.vercel import FakeVercel, Project
+from wizard.cli import main
+from wizard.envfile import format_assignment, load_env_file
+
+VERCEL_TOKEN = "vercel_unseen_TOKEN_5e2d8c1a9b7f"
+GITHUB_TOKEN = "ghp_unseenGITHUBtoken4Kd8Pq2Wz6Rt"
+TEAM = "team_dreampixel"
+REPO = "dream-pixel/app"
+# What production runs with today: nobody in this clone knows these.
+PROD_NEXTAUTH = "prod-nextauth-" + "9" * 50
+PROD_JWT = "prod-jwt-" + "8" * 55
+OLD_CI = {
+    "VERCEL_TOKEN": "old-vercel-token-in-github",
+    "SENTRY_AUTH_TOKEN": "old-sentry-token-in-github",
+    "SENTRY_PROJECT": "the-real-sentry-project",
+}
+SENTRY_TOKEN = "sntryu_unseenSENTRYtoken0123456789abcdef"
+ONLY = "secrets,env-file,vercel,github"
+
+
+@dataclass
+class Clone:
+    vercel: FakeVercel
+    github: FakeGitHub
+    project: Project
+    dir: Path
+    inputs: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            "VERCEL_TOKEN": VERCEL_TOKEN,
+            "VERCEL_ORG_ID": TEAM,
+            "VERCEL_PROJECT_ID": "dream-pixel",
+            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_REPOSITORY": REPO,
+            "VERCEL_API_URL": self.vercel.url,
+            "GITHUB_API_URL": self.github.url,
+            "NO_COLOR": "1",
+        }
+
+    def cli(self, mp: pytest.MonkeyPatch, command: str, *args: str) -> tuple[int, str, str]:
+        argv = [command, "--project-dir", str(self.dir), "--only", ONLY]
+        argv += ["--env-file", str(self.inputs), "--set", "SENTRY_ORG=acme", *args]
+        with mp.context() as m:
+            for key, value in self.env().items():
+                m.setenv(key, value)
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(argv)
+        return code, out.getvalue(), err.getvalue()
+
+    def vercel_value(self, key: str) -> list[str]:
+        return [e.value for e in self.project.entries(key, "production")]
+
+    def github_value(self, name: str) -> str | None:
+        raw = self.github.secret(REPO, name)
+        return raw.decode() if raw is not None else None
+
+    def env_file(self) -> dict[str, str]:
+        return load_env_file(self.dir / ".env.production").values()
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Iterator[Clone]:
+    with FakeVercel(VERCEL_TOKEN) as vercel, FakeGitHub() as github:
+        project = vercel.add_project("dream-pixel", team_id=TEAM)
+        vercel.add_env(project, "NEXTAUTH_SECRET", PROD_NEXTAUTH, type="sensitive")
+        vercel.add_env(project, "JWT_SECRET", PROD_JWT, type="sensitive")
+        github.add_token(GITHUB_TOKEN)
+        repo = github.add_repo(REPO)
+        for name, value in OLD_CI.items():  # what somebody stored before, by hand
+            repo.secrets[name] = Secret(name, value.encode(), "2025-01-01T00:00:00Z", "")
+        project_dir = tmp_path / "clone"
+        project_dir.mkdir()
+        (project_dir / "package.json").write_text('{"name": "dream-pixel"}\n')
+        inputs = tmp_path / "inputs.env"
+        inputs.write_text(format_assignment("SENTRY_AUTH_TOKEN", SENTRY_TOKEN) + "\n")
+        yield Clone(vercel, github, project, project_dir, inputs)
+
+
+def changes(out: str) -> dict[tuple[str, str], dict[str, str]]:
+    data = json.loads(out)
+    return {(c["target"], c.get("key") or c.get("resource")): c for c in data["changes"]}
+
+
+def test_plan_says_what_it_cannot_see_and_will_not_replace(
+    clone: Clone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = clone.cli(monkeypatch, "plan", "--json")
+    assert code == 0, err
+    got = changes(out)
+    for key in ("NEXTAUTH_SECRET", "JWT_SECRET"):
+        line = got[("vercel", key)]
+        assert line["action"] == "keep"
+        assert "exists on Vercel, value unseen; not replaced" in line["detail"]
+        assert got[("env-file", key)]["action"] == "keep"
+        assert got[("secrets", key)]["action"] == "keep"
+    # A default (SENTRY_PROJECT) is no more a value someone gave than a generated one.
+    assert got[("github", "SENTRY_PROJECT")]["action"] == "keep"
+    # The operator's own token, and a value given in --env-file, are given: they go.
+    for name, origin in (("VERCEL_TOKEN", "environment"), ("SENTRY_AUTH_TOKEN", "--env-file")):
+        line = got[("github", name)]
+        assert line["action"] == "unknown"
+        assert "value unseen; replaced by" in line["detail"] and origin in line["detail"]
+    notes = json.loads(out)["notices"]
+    nextauth = [n for n in notes if n.startswith("NEXTAUTH_SECRET:")]
+    assert len(nextauth) == 1 and "\n" not in nextauth[0]
+    assert "--set NEXTAUTH_SECRET=" in nextauth[0] and "--rotate NEXTAUTH_SECRET" in nextauth[0]
+
+    code, out, err = clone.cli(monkeypatch, "plan")
+    assert code == 0
+    assert "keep" in out and "exists on Vercel, value unseen; not replaced" in out
+    assert "note: NEXTAUTH_SECRET: exists on Vercel" in err
+
+
+def test_fresh_clone_apply_keeps_production_secrets(
+    clone: Clone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    assert clone.vercel_value("NEXTAUTH_SECRET") == [PROD_NEXTAUTH]
+    assert clone.vercel_value("JWT_SECRET") == [PROD_JWT]
+    assert clone.github_value("SENTRY_PROJECT") == OLD_CI["SENTRY_PROJECT"]
+    # Given values went: the operator's token, the --env-file value.
+    assert clone.github_value("VERCEL_TOKEN") == VERCEL_TOKEN
+    assert clone.github_value("SENTRY_AUTH_TOKEN") == SENTRY_TOKEN
+    # The env file does not get a random secret production does not run with.
+    written = clone.env_file()
+    assert "NEXTAUTH_SECRET" not in written and "JWT_SECRET" not in written
+    assert written["SENTRY_AUTH_TOKEN"] == SENTRY_TOKEN
+    assert "note: NEXTAUTH_SECRET: exists on Vercel" in err
+
+    # Stable: the next run is the same, and still replaces nothing.
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    assert clone.vercel_value("NEXTAUTH_SECRET") == [PROD_NEXTAUTH]
+
+
+def test_rotate_replaces_on_purpose(clone: Clone, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = clone.cli(monkeypatch, "plan", "--json", "--rotate", "NEXTAUTH_SECRET")
+    assert code == 0, err
+    got = changes(out)
+    assert got[("vercel", "NEXTAUTH_SECRET")]["action"] == "unknown"
+    assert "--rotate" in got[("vercel", "NEXTAUTH_SECRET")]["detail"]
+    assert got[("vercel", "JWT_SECRET")]["action"] == "keep"
+
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes", "--rotate", "NEXTAUTH_SECRET")
+    assert code == 0, err
+    written = clone.env_file()
+    [new] = clone.vercel_value("NEXTAUTH_SECRET")
+    assert new != PROD_NEXTAUTH and new == written["NEXTAUTH_SECRET"] and len(new) == 64
+    assert clone.vercel_value("JWT_SECRET") == [PROD_JWT]
+    assert "JWT_SECRET" not in written
+
+
+def test_a_given_value_replaces_it_and_the_plan_says_so(
+    clone: Clone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = "a-value-someone-gave-" + "7" * 40
+    code, out, err = clone.cli(monkeypatch, "plan", "--json", "--set", f"NEXTAUTH_SECRET={given}")
+    assert code == 0, err
+    line = changes(out)[("vercel", "NEXTAUTH_SECRET")]
+    assert line["action"] == "unknown"
+    assert line["detail"] == "exists on Vercel, value unseen; replaced by the value given " + (
+        "(--set or typed in)"
+    )
+
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes", "--set", f"NEXTAUTH_SECRET={given}")
+    assert code == 0, err
+    assert clone.vercel_value("NEXTAUTH_SECRET") == [given]
+    assert clone.env_file()["NEXTAUTH_SECRET"] == given
+    assert clone.vercel_value("JWT_SECRET") == [PROD_JWT]
+
+
+def test_the_current_value_from_an_env_file_is_given(
+    clone: Clone, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A teammate's copy of .env.production in the clone: its values are given."""
+    (clone.dir / ".env.production").write_text(
+        format_assignment("NEXTAUTH_SECRET", PROD_NEXTAUTH)
+        + "\n"
+        + format_assignment("JWT_SECRET", PROD_JWT)
+        + "\n"
+    )
+    code, out, err = clone.cli(monkeypatch, "plan", "--json")
+    assert code == 0, err
+    line = changes(out)[("vercel", "NEXTAUTH_SECRET")]
+    assert line["action"] == "unknown" and ".env.production" in line["detail"]
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    assert clone.vercel_value("NEXTAUTH_SECRET") == [PROD_NEXTAUTH]
+    # Pushed now, so the next plan knows it is the same.
+    code, out, _ = clone.cli(monkeypatch, "plan", "--json")
+    assert changes(out)[("vercel", "NEXTAUTH_SECRET")]["action"] == "unchanged"
+
+
+def test_a_secret_generated_in_an_env_file_only_run_stays_generated(
+    clone: Clone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--only env-file` writes a random secret; a later full run must not push that file
+    value over production's as if someone had given it."""
+    with monkeypatch.context() as m:
+        for key, value in clone.env().items():
+            m.setenv(key, value)
+        argv = ["apply", "--yes", "--project-dir", str(clone.dir), "--only", "secrets,env-file"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(argv) == 0
+    generated = clone.env_file()["NEXTAUTH_SECRET"]
+    assert generated != PROD_NEXTAUTH
+
+    code, out, err = clone.cli(monkeypatch, "plan", "--json")
+    assert code == 0, err
+    assert changes(out)[("vercel", "NEXTAUTH_SECRET")]["action"] == "keep"
+    assert any("generated earlier" in n for n in json.loads(out)["notices"])
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    assert clone.vercel_value("NEXTAUTH_SECRET") == [PROD_NEXTAUTH]
+    assert clone.env_file()["NEXTAUTH_SECRET"] == generated  # left as it was
+
+    # Edited by hand to production's value: now it is a value someone gave, and goes.
+    path = clone.dir / ".env.production"
+    path.write_text(path.read_text().replace(generated, PROD_NEXTAUTH))
+    code, out, _ = clone.cli(monkeypatch, "plan", "--json")
+    assert changes(out)[("vercel", "NEXTAUTH_SECRET")]["action"] == "unknown"
+
+
+def test_a_value_we_pushed_is_ours_to_update(clone: Clone, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No remote entry: the generated secret is created everywhere; later runs see their own
+    push and never hold it."""
+    for env in list(clone.project.envs):
+        clone.project.envs.remove(env)
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    written = clone.env_file()
+    assert clone.vercel_value("NEXTAUTH_SECRET") == [written["NEXTAUTH_SECRET"]]
+    code, out, _ = clone.cli(monkeypatch, "plan", "--json")
+    assert changes(out)[("vercel", "NEXTAUTH_SECRET")]["action"] == "unchanged"
+    held = [n.split(":")[0] for n in json.loads(out)["notices"] if "cannot be read" in n]
+    assert held == ["SENTRY_PROJECT"]  # the GitHub one, a default: still not replaced
