@@ -1,17 +1,32 @@
 """PostgreSQL connection check through psycopg (imported lazily), with scrubbed errors.
 
-``check_connection`` blocks: call it through ``asyncio.to_thread``. Errors say which
-failure it was (password, SSL, unreachable, ...) and never carry the password: libpq and
-psycopg messages can quote the connection string, so every message is scrubbed.
+``check_connection`` is a coroutine on psycopg's async connection: no worker thread, so
+one ctrl+c ends it at once. It is bounded three ways: ``connect_timeout`` per attempt,
+``statement_timeout`` (``SET LOCAL``, so a transaction pooler never keeps it) per query,
+and an overall deadline around the whole check.
+
+The password goes only where it cannot be read: SCRAM is required (libpq's
+``require_auth=scram-sha-256``: a server asking for a cleartext or MD5 password is refused
+before anything is sent), channel binding is required where the server offers it, and the
+certificate is verified where the provider's CA is known (Supabase's own root CA, shipped
+in ``assets/``; Neon's public CAs through the system store). ``allow_password_auth``
+(``--set db_allow_password_auth=yes``) is the knowing opt-out.
+
+Errors say which failure it was (password, SSL, unreachable, ...) and never carry the
+password: libpq and psycopg messages can quote the connection string, so every message is
+scrubbed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from providers.database_urls import libpq_url, url_host
 from providers.errors import (
     AuthError,
     BadRequest,
@@ -25,17 +40,35 @@ from providers.urls import is_loopback_host
 
 SERVICE = "PostgreSQL"
 URL_KEY = "DATABASE_URL"
-CONNECT_TIMEOUT = 5
+ALLOW_PASSWORD_CHOICE = "db_allow_password_auth"
+CONNECT_TIMEOUT = 10  # per attempt; a Neon compute waking from idle takes a few seconds
+STATEMENT_TIMEOUT_MS = 5000
+DEADLINE = 30.0  # the whole check: up to two connection attempts and two queries
 SECURE_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
+VERIFYING_SSLMODES = frozenset({"verify-ca", "verify-full"})
+# libpq 16 brought require_auth and sslrootcert=system.
+LIBPQ_REQUIRE_AUTH = 160000
+# "Supabase Root 2021 CA" (valid to 2031-04-26), the root Supabase publishes as
+# prod-ca-2021.crt (Database settings → SSL); its docs connect with sslmode=verify-full and
+# this file, to the pooler and the direct host alike. SHA-256 80:70:25:AD:…:72:E6:CA:FA.
+SUPABASE_ROOT_CA = Path(__file__).resolve().parent.parent / "assets" / "supabase-root-2021.crt"
 
 _SUPABASE_DIRECT = re.compile(r"^db\.([a-z0-9]+)\.supabase\.co$", re.IGNORECASE)
 # user:password@ inside any URL, and password=... in key/value connection strings.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_ALLOW_HINT = (
+    f"accept it knowingly with --set {ALLOW_PASSWORD_CHOICE}=yes (the password then travels to "
+    "this server)"
+)
 
 
 class SSLRefused(NetworkError):
     """The server answered without SSL (or with a certificate we cannot verify)."""
+
+
+class PasswordAuthRefused(PermissionDenied):
+    """The server asked for the password itself (cleartext or MD5): it was not sent."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +77,33 @@ class ServerInfo:
     host: str
     port: str
     ssl: bool
+    verified: bool = False  # the certificate chain and host name were checked
+    scram: bool = True  # SCRAM was required (no opt-out)
+    channel_binding: bool = False  # SCRAM was bound to this TLS channel
 
     def describe(self) -> str:
-        return f"PostgreSQL {self.version} at {self.host}:{self.port}" + (
-            " over SSL" if self.ssl else " without SSL (loopback)"
-        )
+        if not self.ssl:
+            return f"PostgreSQL {self.version} at {self.host}:{self.port} without SSL (loopback)"
+        how = ["certificate verified" if self.verified else "certificate not verified"]
+        if self.scram:
+            how.append("SCRAM with channel binding" if self.channel_binding else "SCRAM")
+        else:
+            how.append("password authentication allowed")
+        return f"PostgreSQL {self.version} at {self.host}:{self.port} over SSL ({', '.join(how)})"
 
 
-def _parts(url: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Security:
+    """What the check asks of libpq for one URL, and what that proves."""
+
+    kwargs: dict[str, str]
+    verified: bool
+    scram: bool
+    channel_binding: bool  # required on the first attempt
+    provider: str | None = None  # whose CA verifies the certificate
+
+
+def _parts(url: str, *, key: str = URL_KEY) -> dict[str, str]:
     """The connection string's parameters (host, port, password, sslmode...)."""
     from psycopg.conninfo import conninfo_to_dict
 
@@ -61,7 +113,7 @@ def _parts(url: str) -> dict[str, str]:
         raise BadRequest(
             SERVICE,
             "the connection string cannot be parsed: " + scrub(str(exc).strip(), url),
-            key=URL_KEY,
+            key=key,
             hint="copy it again from the database console (postgresql://user:password@host:port/db)",
         ) from None
 
@@ -70,13 +122,64 @@ def hosts_of(params: dict[str, str]) -> list[str]:
     return [h for h in params.get("host", "").split(",") if h]
 
 
-def ssl_kwargs(params: dict[str, str]) -> dict[str, str]:
-    """sslmode from the URL; over anything but loopback SSL is required, whatever it says."""
+def provider_of(host: str) -> str | None:
+    host = host.lower().rstrip(".")
+    if host.endswith((".supabase.co", ".supabase.com")):
+        return "Supabase"
+    if host.endswith(".neon.tech"):
+        return "Neon"
+    return None
+
+
+def libpq_version() -> int:
+    import psycopg
+
+    return int(psycopg.pq.version())
+
+
+def security(params: dict[str, str], *, allow_password_auth: bool = False) -> Security:
+    """libpq parameters so that the password never reaches a server that is not proven.
+
+    - sslmode from the URL; over anything but loopback SSL is required, whatever it says.
+    - A known provider's certificate is verified (verify-full) against its CA: Supabase's
+      root (shipped here), Neon's public CAs (the system store). A URL that already
+      verifies with its own sslrootcert is left as it is.
+    - SCRAM is required, and channel binding on the first attempt when SSL is in use.
+    """
     hosts = hosts_of(params)
     loopback = bool(hosts) and all(is_loopback_host(h) for h in hosts)
-    if loopback or params.get("sslmode") in SECURE_SSLMODES:
-        return {}
-    return {"sslmode": "require"}
+    sslmode = params.get("sslmode", "")
+    kwargs: dict[str, str] = {}
+    if not loopback and sslmode not in SECURE_SSLMODES:
+        kwargs["sslmode"] = sslmode = "require"
+    providers = {provider_of(h) for h in hosts}
+    provider = providers.pop() if len(providers) == 1 else None
+    modern = libpq_version() >= LIBPQ_REQUIRE_AUTH
+    if provider and not (sslmode in VERIFYING_SSLMODES and params.get("sslrootcert")):
+        if provider == "Supabase":
+            kwargs |= {"sslmode": "verify-full", "sslrootcert": str(SUPABASE_ROOT_CA)}
+            sslmode = "verify-full"
+        elif provider == "Neon" and modern:
+            kwargs |= {"sslmode": "verify-full", "sslrootcert": "system"}
+            sslmode = "verify-full"
+    ssl = sslmode in SECURE_SSLMODES
+    if allow_password_auth:
+        return Security(kwargs, sslmode in VERIFYING_SSLMODES, False, False, provider)
+    if modern:
+        kwargs["require_auth"] = "scram-sha-256"
+    binding = ssl
+    if binding:
+        # Before libpq 16 this alone refuses a cleartext or MD5 request (SCRAM-PLUS only).
+        kwargs["channel_binding"] = "require"
+    elif not modern:
+        raise PasswordAuthRefused(
+            SERVICE,
+            f"libpq {libpq_version()} cannot require SCRAM without SSL",
+            key=URL_KEY,
+            hint="use sslmode=require, upgrade psycopg[binary] (libpq 16 or later), or "
+            + _ALLOW_HINT,
+        )
+    return Security(kwargs, sslmode in VERIFYING_SSLMODES, True, binding, provider)
 
 
 def scrub(text: str, url: str, *secrets: str) -> str:
@@ -115,7 +218,31 @@ def _pooler_hint(ref: str) -> str:
     )
 
 
-def classify(exc: Exception, url: str, *, key: str = URL_KEY) -> ProviderError:
+def _refused_auth(low: str, where: str, key: str) -> ProviderError | None:
+    """libpq's require_auth / channel_binding refusals: nothing secret was sent."""
+    asked = None
+    if "requested a cleartext password" in low:
+        asked = "the password in clear text (method password)"
+    elif "requested a hashed password" in low or "md5" in low:
+        asked = "an MD5-hashed password (method md5)"
+    elif "did not complete authentication" in low:
+        asked = "no authentication at all (method trust)"
+    elif "channel binding" in low:
+        asked = "SCRAM without channel binding, or no SCRAM"
+    if asked is None:
+        return None
+    return PasswordAuthRefused(
+        SERVICE,
+        f"{where}: the server asked for {asked}; refused, the password was not sent",
+        key=key,
+        hint="have the server use scram-sha-256 (password_encryption and pg_hba.conf), or "
+        + _ALLOW_HINT,
+    )
+
+
+def classify(
+    exc: Exception, url: str, *, key: str = URL_KEY, checked: Security | None = None
+) -> ProviderError:
     """A psycopg failure as the error the user reads: which failure, and what to do."""
     params: dict[str, str] = {}
     try:
@@ -131,6 +258,10 @@ def classify(exc: Exception, url: str, *, key: str = URL_KEY) -> ProviderError:
     reason = re.sub(r"^(connection is bad:\s*)?(FATAL|ERROR)?:?\s*", "", reason)
     reason = reason.splitlines()[0] if reason else "failed"
 
+    if "authentication method requirement" in low or "channel binding" in low:
+        refused = _refused_auth(low, where, key)
+        if refused:
+            return refused
     if "password authentication failed" in low or "authentication failed" in low:
         return AuthError(
             SERVICE,
@@ -154,7 +285,25 @@ def classify(exc: Exception, url: str, *, key: str = URL_KEY) -> ProviderError:
             hint="check the host and port (a proxy without TLS?); a remote database must accept "
             "SSL, so keep sslmode=require",
         )
-    if "root certificate" in low or "certificate verify failed" in low or "certificate" in low:
+    certificate = "root certificate" in low or "certificate" in low
+    if certificate and checked and checked.provider == "Supabase":
+        return SSLRefused(
+            SERVICE,
+            f"{where}: the certificate is not Supabase's (it does not chain to the Supabase Root "
+            "2021 CA for this host name): refused, the password was not sent",
+            key=key,
+            hint="check the host: is something between you and Supabase? If Supabase changed "
+            "its CA, verify with your own sslrootcert=… and sslmode=verify-full",
+        )
+    if certificate and checked and checked.provider == "Neon":
+        return SSLRefused(
+            SERVICE,
+            f"{where}: the certificate is not trusted by the system's CA store for this host "
+            "name: refused, the password was not sent",
+            key=key,
+            hint="check the host and the system's CA certificates (Debian: ca-certificates)",
+        )
+    if certificate:
         return SSLRefused(
             SERVICE,
             f"{where}: the server's certificate could not be verified",
@@ -209,26 +358,115 @@ def classify(exc: Exception, url: str, *, key: str = URL_KEY) -> ProviderError:
     return ProviderError(SERVICE, f"{where}: {reason}"[:300], key=key)
 
 
-def check_connection(
-    url: str, *, key: str = URL_KEY, connect_timeout: int = CONNECT_TIMEOUT
+async def _probe(
+    url: str, kwargs: dict[str, Any], connect_timeout: float, opened: list[Any]
 ) -> ServerInfo:
-    """Connect, run ``SELECT 1`` and ``SHOW server_version``. Blocking."""
     import psycopg
 
-    params = _parts(url)
-    kwargs: dict[str, Any] = {
-        "connect_timeout": connect_timeout,
-        "application_name": "dream-pixel-setup",
-        **ssl_kwargs(params),
-    }
+    # prepare_threshold=None: no named prepared statements (transaction poolers); no
+    # `options` startup parameter either: PgBouncer refuses it.
+    conn = await psycopg.AsyncConnection.connect(
+        url,
+        autocommit=False,
+        prepare_threshold=None,
+        connect_timeout=max(1, round(connect_timeout)),
+        application_name="dream-pixel-setup",
+        **kwargs,
+    )
+    opened.append(conn)
     try:
-        with psycopg.connect(url, autocommit=True, **kwargs) as conn:
-            one = conn.execute("SELECT 1").fetchone()
-            row = conn.execute("SHOW server_version").fetchone()
-            ssl = bool(conn.pgconn.ssl_in_use)
-            host, port = conn.info.host, str(conn.info.port)
-    except psycopg.Error as exc:
-        raise classify(exc, url, key=key) from None
+        async with conn.cursor() as cur:
+            # SET LOCAL ends with the transaction: a pooled server connection keeps nothing.
+            await cur.execute(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT_MS)}")
+            await cur.execute("SELECT 1")
+            one = await cur.fetchone()
+            await cur.execute("SHOW server_version")
+            row = await cur.fetchone()
+        await conn.rollback()
+        ssl = bool(conn.pgconn.ssl_in_use)
+        host, port = conn.info.host, str(conn.info.port)
+    finally:
+        await conn.close()
     if not one or one[0] != 1 or not row:
-        raise ProviderError(SERVICE, "the server answered SELECT 1 unexpectedly", key=key)
+        raise psycopg.OperationalError("the server answered SELECT 1 unexpectedly")
     return ServerInfo(version=str(row[0]), host=host, port=port, ssl=ssl)
+
+
+def _abandon(task: asyncio.Future[ServerInfo], opened: list[Any]) -> None:
+    """Drop a probe at once: close its socket first, so psycopg does not spend up to 10 s
+    sending a cancel request and waiting for the query to end (its ctrl+c handling)."""
+    for conn in opened:
+        try:
+            conn.pgconn.finish()
+        except Exception:
+            pass
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+async def _bounded_probe(
+    url: str, kwargs: dict[str, Any], connect_timeout: float, until: float
+) -> ServerInfo:
+    opened: list[Any] = []
+    task = asyncio.ensure_future(_probe(url, kwargs, connect_timeout, opened))
+    remaining = max(0.0, until - asyncio.get_running_loop().time())
+    try:
+        # shield: a timeout or a ctrl+c reaches this frame, not psycopg's wait.
+        return await asyncio.wait_for(asyncio.shield(task), remaining)
+    except BaseException:
+        _abandon(task, opened)
+        raise
+
+
+async def _attempts(
+    url: str, checked: Security, connect_timeout: float, deadline: float
+) -> tuple[ServerInfo, bool]:
+    """The probe, once more without channel binding when the server offers SCRAM without
+    it (PgBouncer, Supavisor): no proof had been sent yet, and SCRAM is still required."""
+    import psycopg
+
+    kwargs: dict[str, Any] = dict(checked.kwargs)
+    until = asyncio.get_running_loop().time() + deadline
+    try:
+        return await _bounded_probe(url, kwargs, connect_timeout, until), checked.channel_binding
+    except psycopg.OperationalError as exc:
+        low = str(exc).lower()
+        retry = checked.channel_binding and "require_auth" in kwargs
+        if not (retry and "channel binding" in low and "cleartext" not in low):
+            raise
+    kwargs["channel_binding"] = "disable"
+    return await _bounded_probe(url, kwargs, connect_timeout, until), False
+
+
+async def check_connection(
+    url: str,
+    *,
+    key: str = URL_KEY,
+    allow_password_auth: bool = False,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    deadline: float = DEADLINE,
+) -> ServerInfo:
+    """Connect, run ``SELECT 1`` and ``SHOW server_version``; at most ``deadline`` seconds.
+
+    Prisma-only parameters (``pgbouncer``, ``connection_limit``...) are removed first: libpq
+    rejects them.
+    """
+    import psycopg
+
+    clean = libpq_url(url)
+    params = _parts(clean, key=key)
+    checked = security(params, allow_password_auth=allow_password_auth)
+    hosts = hosts_of(params)
+    where = f"{hosts[0] if hosts else url_host(clean)}:{params.get('port', '5432')}"
+    try:
+        info, bound = await _attempts(clean, checked, connect_timeout, deadline)
+    except TimeoutError:
+        raise NetworkError(
+            SERVICE,
+            f"{where}: no answer within {deadline:g} s (connected but stalled, or too slow)",
+            key=key,
+            hint="check that the database is up and not overloaded, and the host and port",
+        ) from None
+    except psycopg.Error as exc:
+        raise classify(exc, clean, key=key, checked=checked) from None
+    return replace(info, verified=checked.verified, scram=checked.scram, channel_binding=bound)

@@ -24,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from urllib.parse import quote
 import pytest
 
 DB_USER = "dreamtest"
+PROVIDER_NAMES = ("*.us-east-2.aws.neon.tech", "aws-0-eu-west-1.pooler.supabase.com")
 DB_NAME = "postgres"
 
 
@@ -108,7 +110,14 @@ def _self_signed_cert(cert: Path, key: Path) -> None:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    # Provider host names, reached through hostaddr=127.0.0.1 (no DNS):
+                    # URLs that verify with this certificate as their own sslrootcert.
+                    *(x509.DNSName(name) for name in PROVIDER_NAMES),
+                ]
+            ),
             critical=False,
         )
         .sign(private, hashes.SHA256())
@@ -160,8 +169,11 @@ class _Runner:
             raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stderr[-2000:]}\n{tail}")
 
 
-def start_pg(*, ssl: bool, bindir: Path | None = None) -> PgServer:
-    """Create a cluster in a fresh temp dir and start it on 127.0.0.1 on a free port."""
+def start_pg(*, ssl: bool, bindir: Path | None = None, hba_method: str | None = None) -> PgServer:
+    """Create a cluster in a fresh temp dir and start it on 127.0.0.1 on a free port.
+
+    ``hba_method`` (``password``, ``md5``, ``trust``...) replaces scram-sha-256 for TCP
+    clients; connections are then logged (``log_connections``)."""
     bindir = bindir or find_pg_bin()
     # Not under pytest's tmp dirs: those are 0700 root and the postgres user must enter.
     base = Path(tempfile.mkdtemp(prefix="dream-pixel-pg-"))
@@ -195,6 +207,9 @@ def start_pg(*, ssl: bool, bindir: Path | None = None) -> PgServer:
         "max_connections = 30",
         "shared_buffers = 16MB",
     ]
+    if hba_method:
+        (data / "pg_hba.conf").write_text(f"host all all 127.0.0.1/32 {hba_method}\n")
+        settings.append("log_connections = on")
     if ssl:
         cert, key = base / "server.crt", base / "server.key"
         _self_signed_cert(cert, key)
@@ -256,3 +271,102 @@ def pg_ssl(pg_factory: PgFactory) -> PgServer:
 @pytest.fixture(scope="session")
 def pg_nossl(pg_factory: PgFactory) -> PgServer:
     return pg_factory(ssl=False)
+
+
+# -- PgBouncer in transaction mode, in front of the SSL server -----------------------------
+
+
+@dataclass(frozen=True)
+class Bouncer:
+    host: str
+    port: int
+    server: PgServer  # the PostgreSQL behind it
+
+    def url(self, query: str = "sslmode=require") -> str:
+        s = self.server
+        pw = quote(s.password, safe="")
+        return f"postgresql://{s.user}:{pw}@{self.host}:{self.port}/{s.database}?{query}"
+
+
+def find_pgbouncer() -> str | None:
+    return shutil.which("pgbouncer") or next(
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if Path(p).exists()), None
+    )
+
+
+def start_pgbouncer(server: PgServer, binary: str) -> tuple[Bouncer, subprocess.Popen[bytes]]:
+    """Debian's pgbouncer, transaction mode, TLS to clients with the server's certificate,
+    SCRAM for clients. It refuses to run as root: it runs as the postgres user then."""
+    base = server.base / f"pgbouncer-{secrets.token_hex(3)}"
+    base.mkdir()
+    runner = _Runner(find_pg_bin(), base)
+    runner.own(base, 0o700)
+    userlist = base / "userlist.txt"
+    userlist.write_text(f'"{server.user}" "{server.password}"\n')
+    runner.own(userlist, 0o600)
+    port = free_port()
+    ini = base / "pgbouncer.ini"
+    ini.write_text(
+        "\n".join(
+            [
+                "[databases]",
+                f"{server.database} = host={server.host} port={server.port} "
+                f"dbname={server.database}",
+                "[pgbouncer]",
+                f"listen_addr = {server.host}",
+                f"listen_port = {port}",
+                "unix_socket_dir =",
+                "pool_mode = transaction",
+                "auth_type = scram-sha-256",
+                f"auth_file = {userlist}",
+                f"logfile = {base / 'pgbouncer.log'}",
+                "client_tls_sslmode = allow",
+                f"client_tls_cert_file = {server.base / 'server.crt'}",
+                f"client_tls_key_file = {server.base / 'server.key'}",
+                "server_tls_sslmode = require",
+                "ignore_startup_parameters = extra_float_digits",
+                "",
+            ]
+        )
+    )
+    runner.own(ini, 0o600)
+    proc = subprocess.Popen(
+        [binary, str(ini)],
+        cwd=base,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        user=runner.uid if runner.as_root else None,
+        group=runner.gid if runner.as_root else None,
+        extra_groups=[] if runner.as_root else None,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            log = base / "pgbouncer.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"pgbouncer exited {proc.returncode}: {err}\n{tail}")
+        try:
+            socket.create_connection((server.host, port), timeout=1).close()
+            return Bouncer(server.host, port, server), proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("pgbouncer did not listen within 15 s")
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_ssl: PgServer) -> Iterator[Bouncer]:
+    """A real PgBouncer in transaction mode in front of ``pg_ssl`` (CI installs it)."""
+    binary = find_pgbouncer()
+    if binary is None:
+        pytest.skip("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
+    bouncer, proc = start_pgbouncer(pg_ssl, binary)
+    yield bouncer
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)

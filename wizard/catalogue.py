@@ -155,6 +155,24 @@ STEPS: tuple[Step, ...] = (
                 "Vercel use the pooler (port 6543, transaction mode).",
                 validator=v.postgres_url,
             ),
+            _app(
+                "DIRECT_URL",
+                "Direct connection string (migrations)",
+                required=False,
+                source="derived",
+                help="What Prisma Migrate uses (directUrl): derived from a pooler DATABASE_URL — "
+                "Supabase's session pooler (:5432), Neon's host without -pooler.",
+                validator=v.postgres_url,
+            ),
+            _choice(
+                "db_allow_password_auth",
+                "Allow password authentication",
+                ("no", "yes"),
+                "no",
+                required=False,
+                help="The check sends no password to the server (SCRAM only). yes: accept a "
+                "server that asks for the password itself (md5 or cleartext), for this run.",
+            ),
         ),
     ),
     Step(

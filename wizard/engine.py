@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 ENVIRONMENTS = ("production", "preview", "development")
 # These run every time: they compare with what is there and send only differences.
 ALWAYS_RUN = frozenset({"env-file", "vercel", "github"})
-ONE_SHOT = frozenset({"stripe_roll_webhook"})
+ONE_SHOT = frozenset({"stripe_roll_webhook", "db_allow_password_auth"})
 StepCallback = Callable[[str, str, str | None], None]  # step id, status, message
 
 

@@ -1,10 +1,16 @@
-"""Step "database": the PostgreSQL connection string, proven by connecting over SSL.
+"""Step "database": the PostgreSQL connection strings, proven by connecting over SSL.
 
-DATABASE_URL is checked by connecting (``SELECT 1``, ``SHOW server_version``): sslmode
-comes from the URL, and anything but loopback must use SSL. When DATABASE_URL is missing
-and a Supabase personal access token is given, the URL is built from the project's
-transaction pooler (``supabase_project`` choice + ``database_password`` operator value):
-Supabase's direct host is IPv6-only, the pooler is what Vercel can reach.
+DATABASE_URL (and DIRECT_URL) are checked by connecting (``SELECT 1``, ``SHOW
+server_version``) without ever sending the password to a server that is not proven: see
+providers.postgres. When DATABASE_URL is missing and a Supabase personal access token is
+given, the URL is built from the project's transaction pooler (``supabase_project`` choice +
+``database_password`` operator value): Supabase's direct host is IPv6-only, the pooler is
+what Vercel can reach.
+
+A transaction-pooler DATABASE_URL (built or pasted) gets what the vendor documents for
+Prisma, and DIRECT_URL the connection migrations need (providers.database_urls). When the
+app's Prisma configuration would run migrations through the pooler, a notice gives the line
+to add.
 
 The TUI uses ``list_projects`` and ``pooler_url`` (re-exported from providers.supabase)
 to offer the project list and ask only for the password.
@@ -14,9 +20,16 @@ from __future__ import annotations
 
 import asyncio
 
+from providers.database_urls import PrismaUrls, for_prisma, is_pooled
 from providers.errors import NotFound, ProviderError
+from providers.postgres import (
+    ALLOW_PASSWORD_CHOICE,
+    URL_KEY,
+    ServerInfo,
+    check_connection,
+    supabase_ref,
+)
 from providers.postgres import SERVICE as PG_SERVICE
-from providers.postgres import URL_KEY, ServerInfo, check_connection, supabase_ref
 from providers.supabase import (
     DEFAULT_URL,
     SERVICE,
@@ -27,15 +40,19 @@ from providers.supabase import (
     list_projects,
     pooler_url,
 )
-from wizard.context import StepContext
+from wizard.context import StepContext, raise_first
+from wizard.prisma_config import migration_source
 
 __all__ = ["check", "list_projects", "pooler_url", "run", "supabase_projects"]
 
+DIRECT_KEY = "DIRECT_URL"
 PASSWORD_KEY = "database_password"
 PROJECT_KEY = "supabase_project"
 CHECKED = "database.checked"
 SERVER = "database.server"
+DIRECT_SERVER = "database.direct_server"
 BUILT = "database.built"  # (url, project ref) when the URL came from the Supabase API
+URLS = "database.urls"  # PrismaUrls: the URLs as written, and DIRECT_URL's
 
 
 async def supabase_projects(ctx: StepContext) -> list[SupabaseProject]:
@@ -82,6 +99,14 @@ async def _url_from_supabase(ctx: StepContext, token: str) -> tuple[str, str]:
     return pooler_url(config, password), ref
 
 
+def _direct_url(ctx: StepContext, urls: PrismaUrls) -> str | None:
+    """DIRECT_URL: the one given (unless it is itself pooled), else the derived one."""
+    given = ctx.app(DIRECT_KEY)
+    if given and not (urls.direct_url and is_pooled(given)):
+        return given
+    return urls.direct_url
+
+
 async def check(ctx: StepContext) -> None:
     url = ctx.app(URL_KEY)
     key = URL_KEY
@@ -98,8 +123,18 @@ async def check(ctx: StepContext) -> None:
         url, ref = await _url_from_supabase(ctx, token)
         ctx.scratch[BUILT] = (url, ref)
         key = PASSWORD_KEY  # the only part of a built URL the user typed
-    info = await asyncio.to_thread(check_connection, url, key=key)
-    ctx.scratch[SERVER] = info
+    urls = for_prisma(url)
+    direct = _direct_url(ctx, urls)
+    ctx.scratch[URLS] = PrismaUrls(urls.database_url, direct, urls.added, urls.pooler)
+    allow = ctx.choice(ALLOW_PASSWORD_CHOICE) == "yes"
+    checks = [check_connection(urls.database_url, key=key, allow_password_auth=allow)]
+    if direct:
+        direct_key = PASSWORD_KEY if key == PASSWORD_KEY else DIRECT_KEY
+        checks.append(check_connection(direct, key=direct_key, allow_password_auth=allow))
+    results = await asyncio.gather(*checks, return_exceptions=True)
+    raise_first(results)
+    ctx.scratch[SERVER] = results[0]
+    ctx.scratch[DIRECT_SERVER] = results[1] if direct else None
     ctx.scratch[CHECKED] = True
 
 
@@ -118,23 +153,71 @@ def _advice(ctx: StepContext, info: ServerInfo) -> None:
         )
 
 
+def _prisma_notice(ctx: StepContext, urls: PrismaUrls) -> None:
+    """The line to add when the app's Prisma setup would migrate through the pooler."""
+    if not is_pooled(urls.database_url):
+        return
+    source = migration_source(ctx.project_dir)
+    if source is None or source.variable not in (None, URL_KEY):
+        return
+    ctx.notice(
+        f"Prisma: {source.file} runs migrations through the pooled {URL_KEY} (they fail "
+        f"there): add {source.line} to its datasource, so they use {DIRECT_KEY}."
+    )
+
+
+def _produce(ctx: StepContext, key: str, value: str, action: str, detail: str) -> None:
+    ctx.resource(key, action, detail)
+    if ctx.dry_run:
+        ctx.pending(key)
+    else:
+        ctx.provide(key, value)
+
+
 async def run(ctx: StepContext) -> None:
     if CHECKED not in ctx.scratch:
         await check(ctx)
     info: ServerInfo = ctx.scratch[SERVER]
+    urls: PrismaUrls = ctx.scratch[URLS]
     built: tuple[str, str] | None = ctx.scratch.get(BUILT)
+    for_prisma_detail = {
+        "supabase-transaction": "Supabase transaction pooler, for Prisma: "
+        "pgbouncer=true, connection_limit=1 (serverless)",
+        "neon-pooled": "Neon pooled host, for Prisma: sslmode=require, connect_timeout=15",
+    }.get(urls.pooler or "", "")
     if built:
-        url, ref = built
-        detail = f"Supabase project {ref}, transaction pooler"
-        ctx.resource(URL_KEY, "create", detail)
-        if ctx.dry_run:
-            ctx.pending(URL_KEY)
-        else:
-            ctx.provide(URL_KEY, url)
+        _url, ref = built
+        _produce(
+            ctx,
+            URL_KEY,
+            urls.database_url,
+            "create",
+            f"Supabase project {ref}, " + (for_prisma_detail or "transaction pooler"),
+        )
         ctx.memory["supabase_project"] = ref
+    elif urls.database_url != ctx.app(URL_KEY):
+        added = ", ".join(urls.added)
+        _produce(ctx, URL_KEY, urls.database_url, "update", f"adds {added}: {for_prisma_detail}")
+    if urls.direct_url and urls.direct_url != ctx.app(DIRECT_KEY):
+        what = (
+            "Supabase session pooler (:5432)"
+            if urls.pooler == "supabase-transaction"
+            else "the host without -pooler"
+        )
+        action = "update" if ctx.app(DIRECT_KEY) else "create"
+        _produce(ctx, DIRECT_KEY, urls.direct_url, action, f"{what}, for Prisma Migrate")
     ctx.resource("database connection", "check", info.describe())
     ctx.notice(f"Database: {info.describe()}.")
+    direct_info: ServerInfo | None = ctx.scratch.get(DIRECT_SERVER)
+    if direct_info:
+        ctx.notice(f"Database ({DIRECT_KEY}, migrations): {direct_info.describe()}.")
+    if ctx.choice(ALLOW_PASSWORD_CHOICE) == "yes":
+        ctx.notice(
+            f"Database: {ALLOW_PASSWORD_CHOICE}=yes: the password may travel to the server "
+            "itself (not only a SCRAM proof)."
+        )
     _advice(ctx, info)
+    _prisma_notice(ctx, urls)
     if ctx.choice("database_provider") != "neon":
         ctx.notice(
             "Backups: retention (the guide's 30 days) and point-in-time recovery are set in the "
