@@ -3,10 +3,13 @@
 Each error carries the service's display name, what went wrong, the key or resource at
 fault when there is one, and what the user can do. ``str(err)`` is the one line the CLI
 prints; it never contains a secret value (providers only put names and service messages
-in it).
+in it), and never a control character or escape sequence: a service's words pass through
+``printable`` here, whichever client raised the error.
 """
 
 from __future__ import annotations
+
+from providers.text import printable
 
 
 class ProviderError(Exception):
@@ -21,11 +24,12 @@ class ProviderError(Exception):
         hint: str = "",
         status: int | None = None,
     ) -> None:
+        message = printable(message)
         super().__init__(message)
         self.service = service
         self.message = message
-        self.key = key
-        self.hint = hint
+        self.key = printable(key) if key else key
+        self.hint = printable(hint)
         self.status = status
 
     def __str__(self) -> str:

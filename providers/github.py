@@ -18,7 +18,7 @@ from nacl.encoding import Base64Encoder
 from nacl.public import PublicKey, SealedBox
 
 from providers.errors import AuthError, BadRequest, NotFound, PermissionDenied, ProviderError
-from providers.http import BearerApi
+from providers.http import BearerApi, PageGuard
 
 SERVICE = "GitHub"
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -29,6 +29,7 @@ TOKEN_HINT = (
     "and set GITHUB_TOKEN"
 )
 MAX_SECRET_BYTES = 48 * 1024
+PER_PAGE = 100
 
 E = TypeVar("E", bound=ProviderError)
 
@@ -181,13 +182,14 @@ class GitHubClient(BearerApi):
     async def secret_names(self, repo: str, environment: str | None = None) -> dict[str, str]:
         """Names of the secrets already there (name -> updated_at); values never come back."""
         names: dict[str, str] = {}
+        guard = PageGuard(SERVICE, "secret listing", key="GITHUB_REPOSITORY")
         page = 1
-        while True:
+        while guard.more_allowed():
             body = (
                 await self._request(
                     "GET",
                     secrets_path(repo, environment),
-                    params={"per_page": 100, "page": page},
+                    params={"per_page": PER_PAGE, "page": page},
                     key="GITHUB_TOKEN",
                     forbidden=self._secrets_forbidden(repo, environment),
                     not_found=self._secrets_forbidden(repo, environment),
@@ -196,11 +198,15 @@ class GitHubClient(BearerApi):
             items = body.get("secrets") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 break
+            page_names: dict[str, str] = {}
             for item in items:
                 if isinstance(item, dict) and item.get("name"):
-                    names[str(item["name"]).upper()] = str(item.get("updated_at") or "")
+                    page_names[str(item["name"]).upper()] = str(item.get("updated_at") or "")
+            names.update(page_names)
             total = body.get("total_count")
-            if not items or not isinstance(total, int) or len(names) >= total:
+            # total_count alone is not trusted to end the listing: a page that is empty
+            # or repeats what we have means there is no more.
+            if not guard.fresh(page_names) or not isinstance(total, int) or len(names) >= total:
                 break
             page += 1
         return names

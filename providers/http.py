@@ -5,6 +5,27 @@ One ``ServiceClient`` per service and per run (no module-level clients). Retries
 ``Retry-After`` (seconds or HTTP date) and ``x-ratelimit-reset``; connection failures
 are retried only for requests that are safe to repeat (GET/HEAD/PUT/DELETE, or a POST the
 caller marks idempotent: an upsert or one carrying an Idempotency-Key).
+
+Everything ends. The bounds, with the defaults:
+
+- one attempt: connect 5 s, each read or write 15 s, and an overall deadline ``D`` = 30 s
+  for the whole exchange (connect, send, headers, every byte of the body), so a server
+  that trickles a byte every 10 s is cut off at ``D``. ``DREAM_PIXEL_HTTP_DEADLINE``
+  (seconds, 1 to 300) changes ``D``. A stalled attempt is not retried.
+- one answer: at most ``MAX_BODY_BYTES`` (4 MiB, after decompression), read as a stream;
+  a bigger one is refused unread.
+- one call (``ServiceClient.request``): at most 5 attempts for 429/5xx, 3 for a failed
+  connection; waits of at most 20 s of our own backoff, or what the server asks up to 90 s
+  (longer: a clean "run again after HH:MM"). No wait starts that would let the call run
+  past its budget ``B`` = 4 x ``D`` (120 s): a call ends within
+  ``max(B, D)`` = min(5 x D + 4 x 90 s, B) = 120 s, whatever the server does.
+- one listing: at most ``MAX_PAGES`` (100) pages, and it stops at the first page that
+  brings no new item (``PageGuard``).
+- one run: the steps' live checks run side by side, then the steps in groups; a step
+  stops at its first failed call. A run that finds every service stalled therefore ends
+  after about one ``D`` per phase; the worst case of a run against answering but hostile
+  servers is (sequential calls of the longest step) x ``B``, with each listing's calls
+  capped at ``MAX_PAGES``.
 """
 
 from __future__ import annotations
@@ -13,6 +34,7 @@ import asyncio
 import email.utils
 import json
 import math
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -32,11 +54,18 @@ from providers.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from providers.urls import checked_base_url
+from providers.text import printable
+from providers.urls import checked_base_url, no_proxy_mounts
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+DEFAULT_DEADLINE = 30.0
+DEADLINE_VARIABLE = "DREAM_PIXEL_HTTP_DEADLINE"
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_PAGES = 100
+# Headers that describe the bytes on the wire, not the (decoded) body we keep.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -49,6 +78,61 @@ class RetryPolicy:
     # A server asking us to wait longer than this gets a clean "try again at" error
     # instead of a silent multi-minute hang at 11 pm.
     max_retry_after: float = 90.0
+    # The most one call may take, retries and waits included (None: 4 x the deadline).
+    budget: float | None = None
+
+
+def request_deadline(env: Mapping[str, str] | None = None) -> float:
+    """Seconds one attempt may take in all: DREAM_PIXEL_HTTP_DEADLINE, else 30."""
+    raw = (os.environ if env is None else env).get(DEADLINE_VARIABLE, "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return DEFAULT_DEADLINE
+    if not math.isfinite(value):
+        return DEFAULT_DEADLINE
+    return min(max(value, 1.0), 300.0)
+
+
+class PageGuard:
+    """Bounds a paginated listing: ``MAX_PAGES`` pages at most, and none after a page
+    that brought nothing new (a server whose total or cursor never ends would otherwise
+    be asked forever)."""
+
+    def __init__(self, service: str, what: str, *, key: str | None = None) -> None:
+        self.service = service
+        self.what = what
+        self.key = key
+        self.pages = 0
+        self._seen: set[str] = set()
+
+    def fresh(self, ids: Iterable[str]) -> bool:
+        """Count one page of item ids; True when it added at least one unseen id."""
+        self.pages += 1
+        before = len(self._seen)
+        self._seen.update(ids)
+        return len(self._seen) > before
+
+    def fresh_items(self, items: Iterable[Any]) -> bool:
+        """``fresh`` for a page of JSON items, told apart by their ``id`` (or content)."""
+        return self.fresh(
+            str(item["id"])
+            if isinstance(item, dict) and item.get("id") is not None
+            else json.dumps(item, sort_keys=True, default=str)
+            for item in items
+        )
+
+    def more_allowed(self) -> bool:
+        """Whether another page may be asked for; raises when the bound is reached
+        (a partial listing must not pass for the whole one)."""
+        if self.pages >= MAX_PAGES:
+            raise ProviderError(
+                self.service,
+                f"the {self.what} did not end after {MAX_PAGES} pages",
+                key=self.key,
+                hint="the service keeps paginating: run again later, or report it",
+            )
+        return True
 
 
 def retry_delay(response: httpx.Response | None, attempt: int, policy: RetryPolicy) -> float:
@@ -106,7 +190,7 @@ def error_message(response: httpx.Response) -> str:
         body: Any = response.json()
     except (ValueError, json.JSONDecodeError):
         text = response.text.strip().splitlines()[0] if response.text.strip() else ""
-        return text[:200] or response.reason_phrase or f"HTTP {response.status_code}"
+        return printable(text[:200] or response.reason_phrase or f"HTTP {response.status_code}")
     msg: Any = None
     if isinstance(body, dict):
         err = body.get("error")
@@ -119,7 +203,7 @@ def error_message(response: httpx.Response) -> str:
             msg = first.get("message") if isinstance(first, dict) else first
         if msg is None:
             msg = body.get("message") or body.get("detail")
-    return str(msg or f"HTTP {response.status_code}")[:300]
+    return printable(str(msg or f"HTTP {response.status_code}")[:300])
 
 
 def map_error(
@@ -164,10 +248,16 @@ class ServiceClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
         max_connections: int = 20,
+        deadline: float | None = None,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.service = service
+        self.variable = variable
         self.base_url = checked_base_url(service, base_url, variable=variable)
         self.retry = retry or RetryPolicy()
+        self.deadline = deadline if deadline is not None else request_deadline()
+        self.budget = max(self.retry.budget or 4 * self.deadline, self.deadline)
+        self.max_body = max_body
         self._sleep: Sleep = sleep or asyncio.sleep
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -176,6 +266,8 @@ class ServiceClient:
             transport=transport,
             limits=httpx.Limits(max_connections=max_connections),
             follow_redirects=False,
+            # Loopback traffic never goes through a proxy from the environment.
+            mounts=no_proxy_mounts(self.base_url),
         )
 
     async def __aenter__(self) -> ServiceClient:
@@ -207,22 +299,39 @@ class ServiceClient:
         safe = idempotent if idempotent is not None else method in SAFE_METHODS
         accepted = set(ok)
         attempt = 0
+        started = time.monotonic()
+
+        def fits(delay: float) -> bool:
+            # Another attempt after ``delay`` must still end within the call's budget.
+            return time.monotonic() - started + delay + self.deadline <= self.budget
+
         while True:
+            request = self._client.build_request(
+                method, path, params=params, json=json, data=data, headers=headers
+            )
             try:
-                response = await self._client.request(
-                    method, path, params=params, json=json, data=data, headers=headers
-                )
+                response = await self._attempt(request, key=key)
+            except TimeoutError:
+                # Not retried: a server that could not answer in D seconds is stalling.
+                raise NetworkError(
+                    self.service,
+                    f"no complete answer from {_shown(self.base_url)} within {self.deadline:g} s",
+                    key=key,
+                    hint=f"the service is stalling: check the network and {self._where()}, "
+                    f"then run again ({DEADLINE_VARIABLE} allows more time)",
+                ) from None
             except httpx.TransportError as exc:
                 # A refused or unreachable host rarely heals in seconds: retry briefly only.
-                if safe and attempt + 1 < min(self.retry.attempts, 3):
-                    await self._sleep(retry_delay(None, attempt, self.retry))
+                delay = retry_delay(None, attempt, self.retry)
+                if safe and attempt + 1 < min(self.retry.attempts, 3) and fits(delay):
+                    await self._sleep(delay)
                     attempt += 1
                     continue
                 raise NetworkError(
                     self.service,
                     f"could not reach {_shown(self.base_url)}: {type(exc).__name__}",
                     key=key,
-                    hint="check the network or the service URL, then run again",
+                    hint=f"check the network and {self._where()}, then run again",
                 ) from None
             status = response.status_code
             if 200 <= status < 300 or status in accepted:
@@ -241,7 +350,9 @@ class ServiceClient:
                 delay = retry_delay(response, attempt, self.retry)
                 if not math.isfinite(delay) or delay > 86400.0:
                     delay = 86400.0  # a nonsense header still ends in a clean message
-                if delay > self.retry.max_retry_after:
+                if delay > self.retry.max_retry_after or (
+                    not fits(delay) and (status == 429 or is_rate_limited(response))
+                ):
                     raise RateLimited(
                         self.service,
                         f"rate limited for another {int(delay)} s",
@@ -249,10 +360,55 @@ class ServiceClient:
                         hint=f"run again after {_clock_after(delay)}",
                         status=status,
                     )
-                await self._sleep(delay)
-                attempt += 1
-                continue
+                if fits(delay):
+                    await self._sleep(delay)
+                    attempt += 1
+                    continue
             raise map_error(self.service, response, key=key, hint=hint)
+
+    def _where(self) -> str:
+        return self.variable or f"the {self.service} URL"
+
+    async def _attempt(self, request: httpx.Request, *, key: str | None) -> httpx.Response:
+        """One exchange within the deadline, its body read as a stream up to the cap."""
+        async with asyncio.timeout(self.deadline):
+            response = await self._client.send(request, stream=True)
+            try:
+                body = await self._read_capped(response, key=key)
+            finally:
+                await response.aclose()
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=request,
+            extensions=response.extensions,
+        )
+
+    async def _read_capped(self, response: httpx.Response, *, key: str | None) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise self._too_large(key)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise self._too_large(key)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, key: str | None) -> ProviderError:
+        limit = f"{self.max_body / (1024 * 1024):g} MB"
+        return ProviderError(
+            self.service,
+            f"the answer from {_shown(self.base_url)} is larger than {limit}: refused unread",
+            key=key,
+            hint=f"check that {self._where()} points at the service's API, then run again",
+        )
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         return (await self.request("GET", path, **kwargs)).json()
@@ -284,6 +440,7 @@ class BearerApi:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
         max_connections: int = 20,
+        deadline: float | None = None,
     ) -> None:
         self._http = ServiceClient(
             self.SERVICE,
@@ -295,6 +452,7 @@ class BearerApi:
             transport=transport,
             sleep=sleep,
             max_connections=max_connections,
+            deadline=deadline,
         )
 
     async def __aenter__(self) -> Self:

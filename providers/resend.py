@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, PermissionDenied
-from providers.http import BearerApi, map_error
+from providers.http import BearerApi, PageGuard, map_error
 
 SERVICE = "Resend"
 KEY = "RESEND_API_KEY"
@@ -99,11 +99,17 @@ class ResendClient(BearerApi):
     async def list_domains(self) -> list[Domain]:
         out: list[Domain] = []
         params: dict[str, Any] = {}
-        for _ in range(100):
+        guard = PageGuard(SERVICE, "domain listing", key=KEY)
+        while guard.more_allowed():
             page = await self._get("/domains", params or None)
             data = (page.get("data") or []) if isinstance(page, dict) else []
+            data = [d for d in data if isinstance(d, dict)]
             out.extend(_domain(d) for d in data)
-            if not (isinstance(page, dict) and page.get("has_more")) or not data:
+            if (
+                not (isinstance(page, dict) and page.get("has_more"))
+                or not guard.fresh_items(data)
+                or not data[-1].get("id")
+            ):
                 break
             params = {"after": data[-1]["id"]}
         return out

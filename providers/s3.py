@@ -32,7 +32,7 @@ from providers.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from providers.urls import checked_base_url
+from providers.urls import checked_base_url, is_loopback_url
 
 S3 = "AWS S3"
 IAM = "AWS IAM"
@@ -149,6 +149,10 @@ def boto_config(endpoint: Endpoint) -> Any:
     if endpoint.url:
         # Custom endpoints (R2, moto, MinIO) resolve no bucket subdomains: path style.
         options["s3"] = {"addressing_style": "path"}
+        if is_loopback_url(endpoint.url):
+            # Like the HTTP clients: no proxy from the environment sees loopback traffic
+            # (an empty dict, unlike None, stops botocore reading HTTP(S)_PROXY).
+            options["proxies"] = {}
     if endpoint.third_party:
         options["request_checksum_calculation"] = "when_required"
         options["response_checksum_validation"] = "when_required"

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, NotFound, PermissionDenied
-from providers.http import BearerApi
+from providers.http import BearerApi, PageGuard
 
 SERVICE = "Sentry"
 TOKEN_KEY = "SENTRY_AUTH_TOKEN"
@@ -82,12 +82,15 @@ class SentryClient(BearerApi):
     async def _pages(self, path: str, *, key: str, params: dict[str, str]) -> list[Any]:
         items: list[Any] = []
         query = dict(params)
-        for _ in range(50):  # a guard against a server that never stops paginating
+        guard = PageGuard(SERVICE, f"listing of {path}", key=key)
+        while guard.more_allowed():
             response = await self._get(path, key=key, params=query)
             page = response.json()
-            items.extend(page if isinstance(page, list) else [])
+            page = page if isinstance(page, list) else []
+            items.extend(page)
             m = _NEXT.search(response.headers.get("link", ""))
-            if not m:
+            # A cursor that brings back only what we have would be followed forever.
+            if not m or not guard.fresh_items(page):
                 break
             query = {**params, "cursor": m.group(2)}
         return items

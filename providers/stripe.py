@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from providers.errors import AuthError, PermissionDenied, ProviderError
-from providers.http import BearerApi
+from providers.http import BearerApi, PageGuard
 
 SERVICE = "Stripe"
 SECRET_KEY = "STRIPE_SECRET_KEY"
@@ -115,12 +115,13 @@ class StripeClient(BearerApi):
         )
 
     async def list_webhook_endpoints(
-        self, *, page_size: int = 100, max_pages: int = 100
+        self, *, page_size: int = 100, max_pages: int | None = None
     ) -> list[WebhookEndpoint]:
         """Every endpoint, following ``has_more`` with ``starting_after``."""
         out: list[WebhookEndpoint] = []
         params: dict[str, Any] = {"limit": page_size}
-        for _ in range(max_pages):
+        guard = PageGuard(SERVICE, "webhook endpoint listing", key=SECRET_KEY)
+        while guard.more_allowed():
             page = (
                 await self._request(
                     "GET",
@@ -129,9 +130,14 @@ class StripeClient(BearerApi):
                     on_403="a restricted key needs Webhook Endpoints: Write",
                 )
             ).json()
-            data = page.get("data") or []
+            data = [e for e in page.get("data") or [] if isinstance(e, dict)]
             out.extend(_endpoint(e) for e in data)
-            if not page.get("has_more") or not data:
+            if (
+                not page.get("has_more")
+                or not guard.fresh_items(data)
+                or not data[-1].get("id")
+                or (max_pages is not None and guard.pages >= max_pages)
+            ):
                 break
             params = {"limit": page_size, "starting_after": data[-1]["id"]}
         return out

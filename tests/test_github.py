@@ -299,3 +299,28 @@ def test_equal_values_of_two_keys_leave_different_digests(fake: FakeGitHub, tmp_
     push(ctx)
     digests = {name: memo["digest"] for name, memo in ctx.memory["keys"].items()}
     assert digests["SENTRY_PROJECT"] != digests["VERCEL_PROJECT_ID"]
+
+
+def test_listing_whose_total_count_overstates_ends(fake: FakeGitHub, tmp_path: Path) -> None:
+    # The reported loop: total_count above the names returned, and a server (or proxy)
+    # that answers every page with the first one. The plan must end, and still see all.
+    first = gctx(fake, tmp_path)
+    push(first)
+    fake.total_count_extra = 5
+    fake.pages_ignored = True
+    lists_before = len(fake.requests("GET", r"/actions/secrets$"))
+
+    plan = again(first, fake, tmp_path, dry_run=True)
+
+    async def guarded() -> None:
+        # Under a guard: on code without the bound this fails instead of hanging.
+        async def both() -> None:
+            await step.check(plan)
+            await step.run(plan)
+
+        await asyncio.wait_for(both(), 20)
+
+    asyncio.run(guarded())
+    assert set(actions(plan).values()) == {"unchanged"}
+    # One listing: its page and the repeat that brought nothing new.
+    assert len(fake.requests("GET", r"/actions/secrets$")) - lists_before == 2

@@ -404,3 +404,81 @@ def test_checks_run_side_by_side(fake: FakeVercel, tmp_path: Path) -> None:
     fake.delay = 0.2
     asyncio.run(step.check(vctx(fake, tmp_path, {"SENTRY_ORG": "org"})))
     assert fake.max_in_flight == 3  # user, project and env list at once
+
+
+# -- a success is checked, not assumed ------------------------------------------------
+def test_empty_upsert_answer_is_confirmed_by_reading_back(fake: FakeVercel, tmp_path: Path) -> None:
+    project = fake.add_project("dream-pixel")
+    fake.upsert_answer = "empty"  # 201 {}: stored, but nothing says so
+    ctx = vctx(fake, tmp_path, HOSTILE)
+    push(ctx)
+    for key, value in HOSTILE.items():
+        assert one_entry(project, key).value == value
+    # One read-back after the POST proved every key.
+    log = [(r.method, r.path) for r in fake.requests()]
+    post = log.index(("POST", f"/v10/projects/{project.id}/env"))
+    assert log[post + 1 :] == [("GET", f"/v10/projects/{project.id}/env")]
+    assert set(ctx.memory["keys"]) == set(HOSTILE)
+    assert all(m["id"] for m in ctx.memory["keys"].values())
+
+
+def test_empty_upsert_answer_that_stored_nothing_is_a_failure(
+    fake: FakeVercel, tmp_path: Path
+) -> None:
+    fake.add_project("dream-pixel")
+    fake.upsert_answer = "empty"
+    fake.dropped = set(HOSTILE)
+    ctx = vctx(fake, tmp_path, HOSTILE)
+    with pytest.raises(ProviderError) as err:
+        push(ctx)
+    text = str(err.value)
+    assert text.startswith("Vercel")
+    assert f"{len(HOSTILE)} of {len(HOSTILE)} variables were not confirmed" in text
+    assert all(key in text for key in HOSTILE) and "run again" in text
+    assert "saved" not in text
+    assert ctx.memory["keys"] == {}
+    assert_no_secret_leaks(ctx, HOSTILE)
+
+
+def test_partial_created_list_names_the_keys_that_did_not_land(
+    fake: FakeVercel, tmp_path: Path
+) -> None:
+    project = fake.add_project("dream-pixel")
+    # An existing entry whose update is silently dropped, and a new key never stored.
+    old = fake.add_env(project, "SENTRY_ORG", "old-org", type="encrypted")
+    fake.upsert_answer = "partial"
+    fake.dropped = {"SENTRY_ORG", "JWT_SECRET"}
+    ctx = vctx(fake, tmp_path, HOSTILE)
+    with pytest.raises(ProviderError) as err:
+        push(ctx)
+    text = str(err.value)
+    assert "2 of 8 variables were not confirmed" in text
+    assert "SENTRY_ORG" in text and "JWT_SECRET" in text
+    assert set((err.value.key or "").split(", ")) == {"SENTRY_ORG", "JWT_SECRET"}
+    assert "the others were saved" in text
+    assert all(v not in text for v in HOSTILE.values())
+    # What landed is remembered, what did not is not.
+    assert set(ctx.memory["keys"]) == set(HOSTILE) - {"SENTRY_ORG", "JWT_SECRET"}
+    assert one_entry(project, "SENTRY_ORG") is old and old.value == "old-org"
+
+    # The next plan does not call the missing ones unchanged; a clean run fixes them.
+    fake.dropped = set()
+    fake.upsert_answer = "full"
+    retry = again(ctx, tmp_path, fake)
+    push(retry)
+    assert {k for k, a in actions(retry).items() if a != "unchanged"} == {
+        "SENTRY_ORG",
+        "JWT_SECRET",
+    }
+    assert one_entry(project, "JWT_SECRET").value == HOSTILE["JWT_SECRET"]
+
+
+def test_partial_created_list_of_a_full_store_is_a_success(
+    fake: FakeVercel, tmp_path: Path
+) -> None:
+    fake.add_project("dream-pixel")
+    fake.upsert_answer = "partial"
+    ctx = vctx(fake, tmp_path, HOSTILE)
+    push(ctx)
+    assert set(ctx.memory["keys"]) == set(HOSTILE)
+    assert len(fake.requests("GET", r"/v10/projects/.*/env$")) == 2  # the check, the read-back

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from providers.errors import ProviderError
+from providers.text import printable
 from wizard import __version__
 from wizard.errors import SetupError, UsageError, ValidationFailed
 
@@ -117,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _err(line: str) -> None:
-    sys.stderr.write(line.rstrip() + "\n")
+    # Every stderr line may quote a service or the state file: never a control sequence.
+    sys.stderr.write(printable(line.rstrip()) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -316,7 +318,8 @@ def _status(args: argparse.Namespace) -> int:
     for s, r in zip(STEPS, rows, strict=True):
         line = f"  {marks.get(str(r['status']), '?')} {s.title:<14} {r['status']}"
         if r["reason"]:
-            line += f"  ({r['reason']})"
+            # The state file is not trusted: its text is shown, never acted on.
+            line += f"  ({printable(str(r['reason']))})"
         print(line)
     return 0
 

@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from typing import Any, TextIO
 
+from providers.text import printable
 from wizard.changes import Change
 
 SYMBOLS = {
@@ -42,6 +43,7 @@ def render_changes(
         text = f"  {sym} {c.action:<{width_a}}  {c.target:<{width_t}}  {c.name}"
         if c.detail:
             text += f"  ({c.detail})"
+        text = printable(text)  # names and details can quote a service: text, not escapes
         if color and sym in COLORS:
             text = f"\x1b[{COLORS[sym]}m{text}\x1b[0m"
         lines.append(text)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from providers.urls import is_loopback_host
+from providers.urls import ambiguous_url, is_loopback_host
 
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -43,6 +43,9 @@ def https_url(value: str, _ctx: ValidationContext | None = None) -> str | None:
         return "must use https:// (plain http only to localhost)"
     if parts.username is not None or parts.password is not None:
         return "must not carry a user or password (it would be shown and stored as public)"
+    if reason := ambiguous_url(value):
+        # Node, boto3 and Python must all read the same host from it.
+        return f"is refused: {reason}"
     return None
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import ipaddress
 import re
 import ssl
 import time
@@ -23,6 +22,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
+
+from providers.urls import ambiguous_url, is_loopback_host, no_proxy_mounts
 
 Status = Literal["pass", "fail", "skipped"]
 
@@ -79,15 +80,6 @@ class VerifyReport:
 # -- URLs -------------------------------------------------------------------------------
 
 
-def is_loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @dataclass(frozen=True)
 class Target:
     """The site's origin; NEXTAUTH_URL may carry a path, but the routes live at the root."""
@@ -126,6 +118,8 @@ def parse_target(url: str) -> Target:
     if parts.username is not None or parts.password is not None:
         # Never echo it: the part before @ may be a password.
         raise VerifyUrlError("the URL must not contain a user name or password")
+    if reason := ambiguous_url(text):
+        raise VerifyUrlError(f"refusing the URL: {reason}")
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if not host:
@@ -856,8 +850,8 @@ async def run_checks(
         timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
         follow_redirects=False,
         headers={"user-agent": USER_AGENT},
-        # A proxy from the environment must never see loopback test traffic.
-        trust_env=not target.plain_loopback,
+        # A proxy from the environment must never see loopback traffic.
+        mounts=no_proxy_mounts(target.origin),
     )
     async with client:
         probe = _Probe(client, target, timeout)

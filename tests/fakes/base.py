@@ -2,8 +2,9 @@
 
 Each fake (Vercel, GitHub, Stripe, ...) is a ``FakeService`` with routes that behave
 like the service: status codes, error bodies, auth. Tests inject faults (429 with
-Retry-After, 502, a dropped response after the handler ran, per-request delay) and read
-the request log. Everything listens on 127.0.0.1 on a free port.
+Retry-After, 502, a dropped response after the handler ran, per-request delay, and the
+misbehaving servers: one that never answers, one that trickles its body, one whose body
+is huge) and read the request log. Everything listens on 127.0.0.1 on a free port.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ class Fault:
     path: str | None = None  # regex matched against the path
     drop: bool = False
     times: int = 1
+    # Misbehaving servers (the handler does not run):
+    stall: bool = False  # read the request, never answer (until the fake stops)
+    trickle: float = 0.0  # send the headers, then one body byte every `trickle` seconds
+    size: int = 0  # a body of `size` bytes, streamed (never built in memory)
+    length: bool = True  # False: no Content-Length, the body ends when the connection does
 
 
 Handler = Callable[[Request], Reply]
@@ -76,6 +82,7 @@ class FakeService:
         self._thread: threading.Thread | None = None
         self.in_flight = 0
         self.max_in_flight = 0
+        self._stopping = threading.Event()
 
     # -- declaration -------------------------------------------------------
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -131,6 +138,7 @@ class FakeService:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
+        self._stopping.set()  # releases stalled and trickling handlers
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -181,6 +189,13 @@ class FakeService:
         if self.delay:
             time.sleep(self.delay)
         fault = self._take_fault(req.method, req.path)
+        if fault is not None and (fault.stall or fault.trickle or fault.size):
+            try:
+                self._misbehave(h, fault)
+            except OSError:
+                pass  # the client gave up and closed: that is the point
+            h.close_connection = True
+            return
         if fault is not None and not fault.drop:
             self._send(h, Reply(fault.status, fault.body, fault.headers))
             return
@@ -191,6 +206,35 @@ class FakeService:
             h.connection.shutdown(2)
             return
         self._send(h, reply)
+
+    def _misbehave(self, h: BaseHTTPRequestHandler, fault: Fault) -> None:
+        if fault.stall:
+            self._stopping.wait()
+            return
+        h.send_response(fault.status or 200)
+        h.send_header("Content-Type", "application/json")
+        if fault.size:
+            if fault.length:
+                h.send_header("Content-Length", str(fault.size))
+            else:
+                h.send_header("Connection", "close")
+            h.end_headers()
+            chunk = b" " * 65536
+            left = fault.size
+            while left > 0 and not self._stopping.is_set():
+                h.wfile.write(chunk[: min(left, len(chunk))])
+                left -= len(chunk)
+            return
+        payload = json.dumps(fault.body if fault.body is not None else {}).encode()
+        payload += b" " * 64  # long enough that no client waits it out in a test
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.flush()
+        for i in range(len(payload)):
+            h.wfile.write(payload[i : i + 1])
+            h.wfile.flush()
+            if self._stopping.wait(fault.trickle):
+                return
 
     def _dispatch(self, req: Request) -> Reply:
         allowed = False

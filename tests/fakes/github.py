@@ -67,6 +67,10 @@ class FakeGitHub(FakeService):
         self.key_id = "568250167242549743"
         self.tokens: dict[str, Token] = {}
         self.repos: dict[str, Repo] = {}
+        # Faults of the secret listing: total_count above the names it returns, and the
+        # page parameter ignored (every page is the first), as a caching proxy might.
+        self.total_count_extra = 0
+        self.pages_ignored = False
         self._routes_setup()
 
     def __enter__(self) -> FakeGitHub:
@@ -198,11 +202,11 @@ class FakeGitHub(FakeService):
                 return scoped
             token, store = scoped
             per_page = int(req.arg("per_page") or 30)
-            page = int(req.arg("page") or 1)
+            page = 1 if self.pages_ignored else int(req.arg("page") or 1)
             names = sorted(store)
             chunk = names[(page - 1) * per_page : page * per_page]
             body = {
-                "total_count": len(names),
+                "total_count": len(names) + self.total_count_extra,
                 "secrets": [
                     {
                         "name": store[n].name,

@@ -80,6 +80,10 @@ class FakeVercel(FakeService):
         self.projects: list[Project] = []
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
+        # Faults of the batch upsert: "empty" answers 201 {}, "partial" lists only the first
+        # half of what it created; keys in `dropped` are answered 201 but never stored.
+        self.upsert_answer = "full"
+        self.dropped: set[str] = set()
         self._routes_setup()
 
     def __enter__(self) -> FakeVercel:
@@ -303,6 +307,8 @@ class FakeVercel(FakeService):
             created: list[Env] = []
             failed: list[dict[str, Any]] = []
             for raw in items:
+                if isinstance(raw, dict) and raw.get("key") in self.dropped:
+                    continue
                 item, err = self._validate(raw)
                 if item is not None:
                     env, err = self._create_one(found, item, upsert)
@@ -314,6 +320,10 @@ class FakeVercel(FakeService):
                 if failed:
                     return Reply(400, failed[0])
                 return Reply(201, {"created": self._view(created[0]), "failed": []})
+            if self.upsert_answer == "empty":
+                return Reply(201, {})
+            if self.upsert_answer == "partial":
+                created = created[: len(created) // 2]
             return Reply(201, {"created": [self._view(e) for e in created], "failed": failed})
 
         @self.route("PATCH", "/v9/projects/{project}/env/{env}")

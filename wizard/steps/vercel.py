@@ -309,32 +309,68 @@ async def _apply(
     result = await client.upsert_env(
         remote.project_id, [NewEnv(item.key, item.value, item.type, (target,)) for item in writes]
     )
+    # What counts as pushed is what Vercel confirms: an entry for our target in the answer,
+    # or, when the answer leaves a key out (``201 {}``, a partial ``created``, a failure
+    # naming no key), one found by reading the project back.
     failed_keys = {f.key for f in result.failed if f.key}
-    # A failure that names no key could be any of them: then trust only what came back.
-    trust_unlisted = all(f.key for f in result.failed)
-    created = {env.key: env for env in result.created if target in env.targets}
+    confirmed = {env.key: env for env in result.created if target in env.targets}
+    unsure = [item for item in writes if item.key not in failed_keys and item.key not in confirmed]
+    if unsure:
+        confirmed.update(await _read_back(client, remote, target, unsure))
+    unconfirmed = [item.key for item in unsure if item.key not in confirmed]
     for item in writes:
-        if item.key in failed_keys:
-            continue
-        env = created.get(item.key)
-        if env is None and not trust_unlisted:
-            continue
+        env = confirmed.get(item.key)
+        if env is None:
+            continue  # never remembered as pushed: the next plan does not call it unchanged
         memory[item.key] = {
             "digest": ctx.digest(item.value, item.key),
-            "id": env.id if env else None,
-            "updatedAt": env.updated_at if env else None,
+            "id": env.id or None,
+            "updatedAt": env.updated_at,
         }
-    ctx.progress(len(writes) - len(result.failed), len(writes), "Vercel: batch done")
+    done = sum(1 for item in writes if item.key in confirmed)
+    ctx.progress(done, len(writes), "Vercel: batch done")
 
+    problems: list[str] = []
+    hints: list[str] = []
     if result.failed:
         values = [item.value for item in writes]
         reasons = "; ".join(
             f"{f.key or '?'} ({f.code}: {_scrub(f.message, values)})" for f in result.failed
         )
-        names = [f.key for f in result.failed if f.key]
+        problems.append(f"{len(result.failed)} of {len(writes)} variables were refused: {reasons}")
+        hints.append("fix those values and run again")
+    if unconfirmed:
+        problems.append(
+            f"{len(unconfirmed)} of {len(writes)} variables were not confirmed (missing from "
+            f"Vercel's answer and not found updated when read back): {', '.join(unconfirmed)}"
+        )
+        hints.append("run again to push them; they are not recorded as pushed")
+    if problems:
+        names = list(dict.fromkeys([f.key for f in result.failed if f.key] + unconfirmed))
+        others = "; the others were saved" if done else ""
         raise ProviderError(
             SERVICE,
-            f"{len(result.failed)} of {len(writes)} variables were refused: {reasons}",
+            "; ".join(problems),
             key=", ".join(names) or None,
-            hint="fix those values and run again; the others were saved",
+            hint=" and ".join(hints) + others,
         )
+
+
+async def _read_back(
+    client: VercelClient, remote: Remote, target: str, items: Sequence[Planned]
+) -> dict[str, EnvVar]:
+    """The entries that prove ``items`` landed: serving ``target``, and new or edited since
+    the plan looked (a readable value must also be the one sent)."""
+    serving = _serving(await client.list_env(remote.project_id), target)
+    found: dict[str, EnvVar] = {}
+    for item in items:
+        env = serving.get(item.key)
+        if env is None:
+            continue
+        before = item.entry
+        if before is not None and env.id == before.id and env.updated_at == before.updated_at:
+            continue  # the entry we planned against, untouched: the push did not land
+        if env.value is not None and env.value != item.value:
+            continue
+        found[item.key] = env
+    return found
