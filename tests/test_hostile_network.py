@@ -271,7 +271,7 @@ def test_proxy_variables_never_see_loopback_s3(recording_proxy: FakeService) -> 
         creds = AwsCredentials("AKIAHOSTILE000000001", "hostile-secret-0123456789")
         client = BotoClients().client("s3", creds, endpoint, auth_key="AWS_ACCESS_KEY_ID")
         client.create_bucket(Bucket="proxy-check")
-        assert [b["Name"] for b in client.list_buckets()["Buckets"]] == ["proxy-check"]
+        assert "proxy-check" in [b["Name"] for b in client.list_buckets()["Buckets"]]
     finally:
         server.stop()
     assert recording_proxy.log == []
