@@ -35,6 +35,7 @@ from tests.e2e_world import (  # noqa: E402
     assert_absent,
     walk_files,
 )
+from wizard.credentials import scoped_account  # noqa: E402
 
 pytest_plugins = ("tests.pg_server", "tests.e2e_world")
 
@@ -160,14 +161,15 @@ def test_top_level_dry_run_reset_forgets_nothing(
     code, _, err = world.cli(monkeypatch, "apply", "--yes", "--only", "secrets,env-file")
     assert code == 0, err
     state_before = world.state_path.read_bytes()
-    memory_keyring.store[("dream-pixel-setup", "VERCEL_TOKEN")] = VERCEL_TOKEN
+    account = scoped_account(world.project_dir, "production", "VERCEL_TOKEN")
+    memory_keyring.store[("dream-pixel-setup", account)] = VERCEL_TOKEN
     argv = ["--dry-run", "reset", "--yes", "--project-dir", str(world.project_dir)]
     code, out, err = run_main(world, monkeypatch, argv)
     no_traceback(out, err)
     # Either refused as bad usage, or a no-op preview: never the real thing.
     assert world.state_path.read_bytes() == state_before
     assert [c for c in memory_keyring.calls if c[0] != "get"] == []
-    assert memory_keyring.store == {("dream-pixel-setup", "VERCEL_TOKEN"): VERCEL_TOKEN}
+    assert memory_keyring.store == {("dream-pixel-setup", account): VERCEL_TOKEN}
 
 
 def test_unrepresentable_unknown_value_refused_before_any_change(
@@ -394,12 +396,13 @@ def test_preview_environment_with_gh_token(world: World, monkeypatch: pytest.Mon
 def test_plan_reads_the_keyring_and_writes_nothing_to_it(
     world: World, monkeypatch: pytest.MonkeyPatch, home: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    memory_keyring.store[("dream-pixel-setup", "VERCEL_TOKEN")] = VERCEL_TOKEN
+    account = scoped_account(world.project_dir, "production", "VERCEL_TOKEN")
+    memory_keyring.store[("dream-pixel-setup", account)] = VERCEL_TOKEN
     before = walk_files(world.project_dir, home)
     argv = ["plan", "--json", "--detailed-exitcode", "--project-dir", str(world.project_dir)]
     code, out, err = run_main(world, monkeypatch, [*argv, *world.inputs()], drop=("VERCEL_TOKEN",))
     assert code == 2, err
-    assert ("get", "VERCEL_TOKEN") in memory_keyring.calls  # the token came from the keyring
+    assert ("get", account) in memory_keyring.calls  # the token came from the keyring
     assert [c for c in memory_keyring.calls if c[0] != "get"] == []
     assert walk_files(world.project_dir, home) == before
     assert mutations(world) == dict.fromkeys(world.fakes, 0)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from types import FrameType
+from typing import Any, NoReturn
 
 from providers.errors import ProviderError
 from providers.text import printable
@@ -122,16 +125,73 @@ def _err(line: str) -> None:
     sys.stderr.write(printable(line.rstrip()) + "\n")
 
 
+_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+def _terminate(_signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (and SIGHUP) end the run as ctrl+c does: through the SIGINT handler in force
+    (asyncio's, which cancels the running task and raises KeyboardInterrupt once it is
+    unwound, or Python's, which raises it at once), so the same cleanup runs, exit 130."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+        return
+    raise KeyboardInterrupt
+
+
+def _interrupted() -> int:
+    # A second signal while saying so must not turn into a traceback.
+    with contextlib.suppress(ValueError):
+        for number in _SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+    with contextlib.suppress(Exception):
+        _err("interrupted: finished steps are saved; run again to continue")
+    return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous: dict[int, Any] = {}
+    try:
+        try:
+            for number in _SIGNALS:
+                if signal.getsignal(number) == signal.SIG_IGN:
+                    continue  # ignored on purpose (nohup, a background job): stays so
+                handler = _terminate if number != signal.SIGINT else signal.default_int_handler
+                previous[number] = signal.signal(number, handler)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            pass
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    finally:
+        # In-process callers (tests, an embedding program) get their handlers back.
+        with contextlib.suppress(ValueError, TypeError):
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def run() -> NoReturn:
+    """The console script (and ``python -m wizard``): ``main``, then the exit.
+
+    After an interrupt the exit is immediate: CPython would otherwise turn a ctrl+c that
+    arrived inside an ``exec`` (a dataclass being built by a lazy import) into a second,
+    fatal SIGINT at exit, and a thread still blocked in a read would hold the exit up."""
+    code = main()
+    if code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.project_dir = args.project_dir or Path.cwd()
     args.environment = args.environment or "production"
     try:
         return _dispatch(args)
-    except KeyboardInterrupt:
-        _err("interrupted: finished steps are saved; run again to continue")
-        return 130
     except ValidationFailed as exc:
         for problem in exc.problems:
             _err(f"error: {problem}")
@@ -198,6 +258,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             inputs.sets["github_environment"] = args.github_environment
     dry_run = bool(getattr(args, "dry_run", False)) or command == "plan"
     session = Session.open(args.project_dir, args.environment, inputs=inputs, dry_run=dry_run)
+    _warn_secret_sets(session)
 
     if command is None:
         if args.plain:
@@ -210,6 +271,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_app(session, dry_run=dry_run)
     session.load_keyring_credentials(session.selection())
     return _plan_or_apply(args, session, dry_run=dry_run)
+
+
+def _warn_secret_sets(session: object) -> None:
+    from wizard.engine import Session
+
+    assert isinstance(session, Session)
+    keys = []
+    for key, value in session.inputs.sets.items():
+        f = session.catalogue.field(key)
+        if value and f is not None and f.kind == "app" and session.is_secret(key):
+            keys.append(key)
+    if keys:
+        _err(
+            f"warning: --set {', '.join(keys)}: a secret on the command line can be read by "
+            "other users of this machine (ps, /proc) and stays in your shell history; prefer "
+            "--env-file FILE or the wizard's prompt"
+        )
 
 
 def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) -> int:

@@ -1,17 +1,28 @@
 """Operator credentials: the process environment, then the OS keyring, then a prompt.
 
-Never a file we write. With no usable keyring backend (a headless Linux box, or
+Never a file we write. Entries are scoped to the project folder and environment (see
+``scoped_account``). With no usable keyring backend (a headless Linux box, or
 ``keyring.backends.fail``) the wizard says so once and works from the environment.
 keyring is imported only when first needed: it is slow to import.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SERVICE = "dream-pixel-setup"
+
+
+def scoped_account(project_dir: Path, environment: str, key: str) -> str:
+    """The keyring account of one credential of one project and environment: a token typed
+    for one checkout is never used by another, and ``reset`` removes only its own. The
+    folder's path is hashed (it names the checkout without showing where it lives)."""
+    folder = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
+    return f"{key}@{environment}/{folder}"
 
 
 @dataclass

@@ -33,7 +33,7 @@ from wizard.catalogue import (
 )
 from wizard.changes import Change
 from wizard.context import ProgressFn, StepContext, keyed_digest
-from wizard.credentials import CredentialStore
+from wizard.credentials import CredentialStore, scoped_account
 from wizard.envfile import EnvDocument, UnrepresentableValue, format_assignment, load_env_file
 from wizard.errors import SetupError, UsageError, ValidationFailed
 from wizard.generate import new_secret
@@ -89,21 +89,27 @@ class RunResult:
 
 
 def parse_set(items: Iterable[str]) -> dict[str, str]:
+    # The argument may be a value pasted without its name: never echo it.
     out: dict[str, str] = {}
-    for item in items:
+    for n, item in enumerate(items, 1):
         key, sep, value = item.partition("=")
+        where = f"--set (occurrence {n})"
         if not sep:
-            raise UsageError(f"--set {key!r} has no '=': use --set KEY=VALUE")
+            raise UsageError(
+                f"{where} has no '=' (not shown: it may be a secret): use --set KEY=VALUE"
+            )
         if err := env_key(key):
-            raise UsageError(f"--set: {key!r} {err}")
+            raise UsageError(f"{where}: the name before '=' {err} (not shown: it may be a secret)")
         out[key] = value
     return out
 
 
 def parse_step_list(text: str | None, option: str) -> list[str]:
-    if not text:
+    if text is None:
         return []
     ids = [s.strip() for s in text.split(",") if s.strip()]
+    if not ids:
+        raise UsageError(f"{option} names no step: give one or more of {', '.join(STEP_IDS)}")
     bad = [s for s in ids if s not in STEP_IDS]
     if bad:
         raise UsageError(f"{option}: unknown step {', '.join(bad)} (steps: {', '.join(STEP_IDS)})")
@@ -317,7 +323,7 @@ class Session:
             await asyncio.to_thread(self.load_keyring_credentials)
 
     def _account(self, key: str) -> str:
-        return key
+        return scoped_account(self.project_dir, self.environment, key)
 
     # -- reading -------------------------------------------------------------
     def steps(self) -> tuple[Step, ...]:
@@ -841,7 +847,7 @@ def forget_progress(
     credentials = credentials or CredentialStore(dict(os.environ))
     for f in load_catalogue(project_dir).all_fields():
         if f.kind == "operator" and f.secret:
-            credentials.forget(f.key)
+            credentials.forget(scoped_account(project_dir, environment, f.key))
 
 
 def _groups(step_ids: list[str]) -> list[list[str]]:

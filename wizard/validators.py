@@ -212,7 +212,18 @@ def upstash_url(value: str, ctx: ValidationContext) -> str | None:
     return None
 
 
+def non_ascii(value: str) -> str | None:
+    """A token is ASCII: a curly quote or a no-break space is a copy-paste slip, and HTTP
+    headers could not carry it anyway. Names the position, never the character."""
+    for position, char in enumerate(value, 1):
+        if not char.isascii():
+            return f"contains a non-ASCII character (position {position}) — paste the token again"
+    return None
+
+
 def token(value: str, _ctx: ValidationContext) -> str | None:
+    if err := non_ascii(value):
+        return err
     if not value.strip() or any(c.isspace() for c in value):
         return "must be a single token without spaces"
     return None
