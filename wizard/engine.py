@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import importlib
 import json
+import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,7 +100,10 @@ def parse_set(items: Iterable[str]) -> dict[str, str]:
                 f"{where} has no '=' (not shown: it may be a secret): use --set KEY=VALUE"
             )
         if err := env_key(key):
-            raise UsageError(f"{where}: the name before '=' {err} (not shown: it may be a secret)")
+            # A short name-like slip ("1BAD") is named; anything longer or with URL or token
+            # punctuation may be part of a pasted value.
+            shown = repr(key) if re.fullmatch(r"[A-Za-z0-9_.-]{1,24}", key) else "(not shown)"
+            raise UsageError(f"{where}: the name before '=' {shown} {err}")
         out[key] = value
     return out
 
