@@ -57,9 +57,34 @@ class WizardApp(App[int]):
         # paint; the session's checks and plans wait for that read.
         self.session.keyring_in_background = True
         self.call_after_refresh(self._read_keyring)
+        self._ask_remembered()
         if self.session.has_progress():
             self.push_screen(ResumeModal("Welcome back", self._resume_summary()), self._resumed)
         self._install_hangup_handler()
+
+    def _ask_remembered(self) -> None:
+        """Destinations remembered from the last run are used only once confirmed here
+        (asked after the resume question; a stray Enter keeps them unused)."""
+        remembered = self.session.remembered_targets()
+        if not remembered:
+            return
+        lines = "\n".join(f"  {k} = {self.session.shown(k, v)}" for k, v in remembered.items())
+        self.push_screen(
+            ConfirmModal(
+                "Remembered from the last run",
+                f"These destinations were used last time and are not given now:\n{lines}\n"
+                "Send to them again? Otherwise enter them in their steps.",
+                yes="Use them",
+                safe_default=True,
+            ),
+            self._remembered_answered,
+        )
+
+    async def _remembered_answered(self, answer: str | None) -> None:
+        self.session.confirm_remembered(answer == "yes")
+        wizard = self.wizard
+        if answer == "yes" and wizard is not None:
+            await wizard.goto(wizard.page)  # show the values in the page's fields
 
     @work(thread=True, exclusive=True, group="keyring", exit_on_error=False)
     def _read_keyring(self) -> None:

@@ -207,6 +207,11 @@ def test_quit_saves_and_resume_lands_on_the_step_with_answers(project: Path) -> 
         assert isinstance(app.screen, ResumeModal)
         await pilot.press("enter")  # Resume
         await settle(pilot)
+        # The account id is a destination remembered from the last run: used once confirmed.
+        assert isinstance(app.screen, ConfirmModal)
+        assert "abc123" in str(app.screen.message)
+        app.screen.query_one("#yes", Button).press()
+        await settle(pilot)
         assert page(app) == "storage"
         assert app.screen.query_one("#field-storage", Select).value == "r2"
         assert field_input(app, "CLOUDFLARE_ACCOUNT_ID").value == "abc123"

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from providers.errors import ProviderError
 from providers.text import printable
@@ -257,20 +257,37 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.github_environment:
             inputs.sets["github_environment"] = args.github_environment
     dry_run = bool(getattr(args, "dry_run", False)) or command == "plan"
-    session = Session.open(args.project_dir, args.environment, inputs=inputs, dry_run=dry_run)
-    _warn_secret_sets(session)
+    # One run that may write at a time; taken before the state is read, so a run that
+    # waited for another sees what that one did.
+    with _run_lock(args, command, dry_run=dry_run):
+        session = Session.open(args.project_dir, args.environment, inputs=inputs, dry_run=dry_run)
+        _warn_secret_sets(session)
 
-    if command is None:
-        if args.plain:
-            from wizard.plain import run_plain
+        if command is None:
+            if args.plain:
+                from wizard.plain import run_plain
 
-            session.load_keyring_credentials()
-            return run_plain(session, dry_run=dry_run)
-        from screens.app import run_app
+                session.load_keyring_credentials()
+                return run_plain(session, dry_run=dry_run)
+            from screens.app import run_app
 
-        return run_app(session, dry_run=dry_run)
-    session.load_keyring_credentials(session.selection())
-    return _plan_or_apply(args, session, dry_run=dry_run)
+            return run_app(session, dry_run=dry_run)
+        session.load_keyring_credentials(session.selection())
+        return _plan_or_apply(args, session, dry_run=dry_run)
+
+
+def _run_lock(
+    args: argparse.Namespace, command: str | None, *, dry_run: bool
+) -> contextlib.AbstractContextManager[None]:
+    if dry_run or command not in (None, "apply"):
+        return contextlib.nullcontext()
+    from wizard.lock import run_lock
+
+    name = "dream-pixel-setup " + (command or ("--plain" if args.plain else "(the wizard)"))
+    project_dir = args.project_dir.resolve()
+    if not project_dir.is_dir():
+        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    return run_lock(project_dir, args.environment, name, on_wait=lambda text: _err(f"note: {text}"))
 
 
 def _warn_secret_sets(session: object) -> None:
@@ -291,6 +308,7 @@ def _warn_secret_sets(session: object) -> None:
 
 
 def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) -> int:
+    from wizard.destinations import render_destinations
     from wizard.engine import Session
     from wizard.output import dump_json, render_changes, use_color
 
@@ -300,12 +318,14 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
     if not dry_run and not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("apply: pass --yes to apply without a prompt (or run `plan` first)")
+        # With --json, stdout carries the JSON object alone.
+        human = sys.stderr if as_json else sys.stdout
+        _confirm_remembered(session, human)
         preview = asyncio.run(session.plan())
         _print_notices(preview.notices)
         if preview.failures:
             return _report_failures(preview.failures)
-        # With --json, stdout carries the JSON object alone.
-        human = sys.stderr if as_json else sys.stdout
+        print(render_destinations(session.destinations()), file=human)
         print(f"Changes for {session.environment}:", file=human)
         print(render_changes(preview.changes, verbose=args.verbose, color=color), file=human)
         if not preview.pending_changes:
@@ -329,6 +349,7 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
             {
                 "environment": session.environment,
                 "dry_run": dry_run,
+                "destinations": [d.to_json() for d in session.destinations()],
                 "changes": [c.to_json() for c in result.changes],
                 "notices": result.notices,
                 "failures": [{"step": s, "message": m} for s, m in result.failures.items()],
@@ -336,6 +357,7 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
         )
     elif result.changes or not result.failures:
         _print_notices(result.notices)
+        print(render_destinations(session.destinations()))
         title = "Plan" if dry_run else "Applied"
         print(
             f"{title} for {session.environment}"
@@ -351,6 +373,24 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
     if dry_run and getattr(args, "detailed_exitcode", False):
         return 2 if result.pending_changes else 0
     return 0
+
+
+def _confirm_remembered(session: object, human: TextIO) -> None:
+    """At a terminal, destinations remembered from the last run are shown and asked
+    about; without one (``--yes``), they are refused until the operator gives them."""
+    from wizard.engine import Session
+
+    assert isinstance(session, Session)
+    remembered = session.remembered_targets()
+    if not remembered:
+        return
+    print("Remembered from the last run (not given now):", file=human)
+    for key, value in remembered.items():
+        print(f"  {key} = {session.shown(key, value)}", file=human)
+    human.write("Send to these destinations? Only 'yes' is accepted: ")
+    human.flush()
+    if sys.stdin.readline().strip() == "yes":
+        session.confirm_remembered(True)
 
 
 def _print_notices(notices: list[str]) -> None:

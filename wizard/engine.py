@@ -10,6 +10,7 @@ pushes together). A dry run writes nothing anywhere and sends no mutating reques
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import importlib
@@ -35,12 +36,13 @@ from wizard.catalogue import (
 from wizard.changes import Change
 from wizard.context import ProgressFn, StepContext, keyed_digest
 from wizard.credentials import CredentialStore, scoped_account
+from wizard.destinations import Destination, collect_destinations
 from wizard.envfile import EnvDocument, UnrepresentableValue, format_assignment, load_env_file
 from wizard.errors import SetupError, UsageError, ValidationFailed
 from wizard.generate import new_secret
 from wizard.state import (
-    STATE_DIR,
     State,
+    digest_key_exists,
     load_digest_key,
     load_state,
     save_state,
@@ -56,6 +58,9 @@ ENVIRONMENTS = ("production", "preview", "development")
 # These run every time: they compare with what is there and send only differences.
 ALWAYS_RUN = frozenset({"env-file", "vercel", "github"})
 ONE_SHOT = frozenset({"stripe_roll_webhook", "db_allow_password_auth"})
+# Where values go. Remembered in the state, they are used again only when the operator
+# gives the same, or confirms them interactively: a saved file never picks a destination.
+TARGET_CHOICES = frozenset({"github_environment"})
 StepCallback = Callable[[str, str, str | None], None]  # step id, status, message
 
 
@@ -158,6 +163,8 @@ class Session:
         self._keyring_lock = threading.Lock()
         self._keyring_read = False
         self.keyring_in_background = False
+        # Destinations remembered in the state and not given now: unused until confirmed.
+        self.remembered: dict[str, str] = {}
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -209,10 +216,11 @@ class Session:
             for key, value in read_input_env_file(self.inputs.env_file).items():
                 vs.set_app(key, value, "env-file")
         for key, value in self.state.app.items():
-            # Answers from an unfinished walk fill gaps; the env file, once written, wins.
+            # Public answers from an unfinished walk fill gaps only (the env file, once
+            # written, wins); the plan names them as coming from the saved progress.
             if key not in vs.app and not cat.is_secret(key):
-                vs.set_app(key, value, "set")
-        vs.choices.update(self.state.choices)
+                vs.set_app(key, value, "saved")
+        vs.choices.update({k: v for k, v in self.state.choices.items() if k not in TARGET_CHOICES})
         for key, value in self.inputs.sets.items():
             f = cat.field(key)
             if f is None:
@@ -237,7 +245,8 @@ class Session:
             if from_env is not None:
                 vs.operator[f.key], vs.operator_source[f.key] = from_env, "environment"
             elif not f.secret and f.key in self.state.operator:
-                vs.operator[f.key], vs.operator_source[f.key] = self.state.operator[f.key], "state"
+                self.remembered[f.key] = self.state.operator[f.key]
+        self._note_remembered()
         for f in cat.app_fields():
             if f.key in vs.app:
                 continue
@@ -280,6 +289,55 @@ class Session:
                 and keyed_digest(key, value, name) == digest
             ):
                 vs.generated_earlier.add(name)
+
+    def _note_remembered(self) -> None:
+        """Choices among destinations follow the operator too; one that differs from the
+        last run's is announced."""
+        vs = self.values
+        for key in TARGET_CHOICES:
+            if key in self.state.choices and key not in vs.choices:
+                self.remembered[key] = self.state.choices[key]
+        before = {k: v for k, v in self.state.choices.items() if k in TARGET_CHOICES}
+        for f in self.catalogue.all_fields():
+            if f.kind == "operator" and not f.secret and f.key in self.state.operator:
+                before[f.key] = self.state.operator[f.key]
+        for key, value in before.items():
+            now = vs.choices.get(key) if key in TARGET_CHOICES else vs.operator.get(key)
+            if now is not None and now != value:
+                self.notices.append(
+                    f"{key}: the last run used {self.shown(key, value)}; this run uses "
+                    f"{self.shown(key, now)}"
+                )
+
+    def shown(self, key: str, value: str) -> str:
+        """A public destination value for a message, only if it is a valid one (a saved
+        file can hold anything, escape sequences included)."""
+        if self.validate_value(key, value) is None and value.isprintable():
+            return value
+        return "(a value that is not valid)"
+
+    def remembered_targets(self) -> dict[str, str]:
+        """Destinations remembered from the last run, not given now: ``{key: value}``."""
+        return dict(self.remembered)
+
+    def confirm_remembered(self, use: bool) -> None:
+        """The person saw the remembered destinations: use them, or forget them."""
+        for key, value in self.remembered.items():
+            if use and key in TARGET_CHOICES:
+                self.values.choices[key] = value
+            elif use:
+                self.values.operator[key] = value
+                self.values.operator_source[key] = "state"
+            elif key in TARGET_CHOICES:
+                self.state.choices.pop(key, None)
+            else:
+                self.state.operator.pop(key, None)
+        self.remembered.clear()
+        self._derive()
+
+    def destinations(self, step_ids: Iterable[str] | None = None) -> list[Destination]:
+        """Where the selected steps write: shown by the plan and the confirm."""
+        return collect_destinations(self, self.selection(step_ids))
 
     def _derive(self) -> None:
         """Values that follow from choices: R2's region and endpoint."""
@@ -468,6 +526,18 @@ class Session:
             seen.add(key)
             if err := self.validate_value(key, given_value):
                 problems.append(f"{key}: {err}")
+        for key in self._remembered_in(selected):
+            seen.add(key)
+            how = (
+                f"pass --{key.replace('_', '-')} NAME"
+                if key in TARGET_CHOICES
+                else f"export {key}=… or pass --set {key}=…"
+            )
+            problems.append(
+                f"{key}: the last run used {self.shown(key, self.remembered[key])}, but it is not "
+                f"given now and a saved file does not choose where values go — {how} "
+                "(the wizard and --plain ask instead)"
+            )
         for step_id in selected:
             for f in self.visible_fields(step_id):
                 if f.key in seen:
@@ -490,6 +560,13 @@ class Session:
                 "--set storage_mode=existing"
             )
         return problems
+
+    def _remembered_in(self, selected: list[str]) -> list[str]:
+        """Unconfirmed remembered destinations that the selected steps would use."""
+        keys = {f.key for s in selected for f in self.visible_fields(s)}
+        if "github" in selected:
+            keys.update(GITHUB_SECRET_KEYS)  # pushed as secrets: the Vercel ids
+        return [k for k in self.remembered if k in keys]
 
     def _produced_by_step(self, f: Field, alongside: Mapping[str, str] | None = None) -> bool:
         if f.source in ("generated", "derived"):
@@ -541,7 +618,7 @@ class Session:
         if self._digest_key is not None:
             return self._digest_key
         create = (not self.dry_run) if create is None else create
-        existed = (self.project_dir / STATE_DIR / "digest.key").exists()
+        existed = digest_key_exists(self.project_dir)
         if create or existed:
             self._digest_key = load_digest_key(self.project_dir, create=create)
             return self._digest_key
@@ -580,8 +657,13 @@ class Session:
             digest_key=self.digest_key(create=not dry_run),
             on_progress=on_progress,
             on_provide=None if dry_run else self._persist_provided,
-            on_checkpoint=None if dry_run else self.save,
+            on_checkpoint=None if dry_run else functools.partial(self._checkpoint, step_id),
         )
+
+    def _checkpoint(self, step_id: str) -> None:
+        # A step's record moves forward with its memory, so a merge on save keeps it.
+        self.state.step(step_id).touch()
+        self.save()
 
     def _persist_provided(self, key: str, value: str) -> None:
         # A secret shown once (webhook secret, access key) must survive a later failure.
@@ -650,6 +732,13 @@ class Session:
             raise ValidationFailed(problems)
         selected = self.selection(step_ids)
         result = RunResult(notices=list(self.notices))
+        saved = sorted(k for k, src in self.values.app_source.items() if src == "saved")
+        if saved:
+            result.notices.append(
+                f"{', '.join(saved)}: from the saved progress of an unfinished walk "
+                f"(.dream-pixel/state-{self.environment}.json), not from .env.{self.environment} "
+                "or the command line"
+            )
         todo: list[str] = []
         for step_id in selected:
             if (
@@ -808,6 +897,8 @@ class Session:
             return
         # Consent to a destructive roll covers this run only, never a later one.
         self.state.choices = {k: v for k, v in self.values.choices.items() if k not in ONE_SHOT}
+        # A remembered destination not confirmed in this run stays remembered, unused.
+        self.state.choices.update({k: v for k, v in self.remembered.items() if k in TARGET_CHOICES})
         for f in self.catalogue.all_fields():
             if f.kind != "operator":
                 continue
@@ -827,7 +918,7 @@ class Session:
             k: v
             for k, v in self.values.app.items()
             if not self.catalogue.is_secret(k)
-            and self.values.app_source.get(k) == "set"
+            and self.values.app_source.get(k) in ("set", "saved")
             and on_disk.get(k) != v
         }
         save_state(self.project_dir, self.state)
@@ -841,17 +932,28 @@ class Session:
 def forget_progress(
     project_dir: Path, environment: str, credentials: CredentialStore | None = None
 ) -> None:
-    """``reset``: works without reading the state (it may be what is broken)."""
+    """``reset``: works without reading the state (it may be what is broken), under the
+    run lock (re-entrant: the wizard's "start over" already holds it)."""
     import os
+
+    from wizard.lock import run_lock
 
     project_dir = project_dir.resolve()
     if not project_dir.is_dir():
         raise UsageError(f"--project-dir {project_dir} is not a folder")
-    state_path(project_dir, environment).unlink(missing_ok=True)
+    if os.path.lexists(state_path(project_dir, environment).parent):
+        with run_lock(project_dir, environment, "reset", on_wait=_wait_note):
+            state_path(project_dir, environment).unlink(missing_ok=True)
     credentials = credentials or CredentialStore(dict(os.environ))
     for f in load_catalogue(project_dir).all_fields():
         if f.kind == "operator" and f.secret:
             credentials.forget(scoped_account(project_dir, environment, f.key))
+
+
+def _wait_note(text: str) -> None:
+    import sys
+
+    sys.stderr.write(f"note: {text}\n")
 
 
 def _groups(step_ids: list[str]) -> list[list[str]]:

@@ -129,6 +129,7 @@ class PlainWalk:
         _say(f"Dream Pixel setup: {s.environment}")
         if self.dry_run:
             _say("DRY RUN: nothing is written, stored or sent. The walk ends at the review.")
+        self.ask_remembered()
         step_ids = [st.id for st in s.steps()]
         index = 0
         if s.has_progress():
@@ -155,6 +156,17 @@ class PlainWalk:
             # Back goes one step back; forward skips what is already done or skipped.
             index = max(index - 1, 0) if outcome == BACK else self.next_unfinished(index)
         return self.review()
+
+    def ask_remembered(self) -> None:
+        """Destinations remembered from the last run are used only once confirmed."""
+        s = self.session
+        remembered = s.remembered_targets()
+        if not remembered:
+            return
+        _say("Remembered from the last run (not given now):")
+        for key, value in remembered.items():
+            _say(f"  {key} = {s.shown(key, value)}")
+        s.confirm_remembered(self.confirm("Send to these destinations again?", default=False))
 
     def next_unfinished(self, index: int) -> int:
         """The index of the next step after ``index`` still to do (len: the review)."""

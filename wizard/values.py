@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-AppSource = Literal["set", "env-file", "existing", "generated", "default", "provisioned", "derived"]
+# "saved": a public answer from an unfinished walk, kept in the state until the env file has it.
+AppSource = Literal[
+    "set", "env-file", "existing", "generated", "default", "provisioned", "derived", "saved"
+]
 # Values a person gave (or a service issued): pushed even over a remote value we cannot see.
 # "generated" and "default" never are: they would silently replace what production runs.
 GIVEN_SOURCES = frozenset({"set", "env-file", "existing", "provisioned", "derived"})
@@ -20,6 +23,7 @@ _ORIGIN = {
     "provisioned": "the value a step just obtained",
     "derived": "the value derived from the operator's settings",
     "generated": "a new random value (--rotate)",
+    "saved": "the value saved by an unfinished walk",
 }
 _OPERATOR_ORIGIN = {
     "environment": "the value from the environment",

@@ -1,0 +1,122 @@
+"""Where a run writes: named in the plan (human and JSON) and in the apply confirm.
+
+Each destination says where its name came from (the environment, ``--set``, the env
+file, a default, the saved progress), so a value that did not come from the operator
+cannot send anything elsewhere unseen. Only public names: ids, a repository, a zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from wizard.engine import Session
+
+OPERATOR_SOURCES = {
+    "environment": "environment",
+    "set": "--set",
+    "prompt": "typed in the wizard",
+    "keyring": "keyring",
+    "state": "remembered from the last run, confirmed",
+}
+APP_SOURCES = {
+    "set": "--set",
+    "env-file": "--env-file",
+    "generated": "generated",
+    "default": "default",
+    "derived": "derived",
+    "provisioned": "provisioned",
+    "saved": "saved progress of an unfinished walk",
+}
+
+
+@dataclass(frozen=True)
+class Destination:
+    step: str
+    what: str  # "GitHub repository"
+    name: str  # "dream-pixel/app"
+    source: str  # where the name came from
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "destination": self.what, "name": self.name, "from": self.source}
+
+
+def collect_destinations(session: Session, selected: list[str]) -> list[Destination]:
+    s, out = session, []
+    env_file = f".env.{s.environment}"
+
+    def op(key: str) -> tuple[str | None, str]:
+        value = s.values.operator.get(key)
+        return value, OPERATOR_SOURCES.get(s.values.operator_source.get(key, ""), "given")
+
+    def app(key: str) -> tuple[str | None, str]:
+        value = s.values.app.get(key)
+        source = s.values.app_source.get(key, "")
+        return value, env_file if source == "existing" else APP_SOURCES.get(source, "given")
+
+    def add(step: str, what: str, name: str | None, source: str) -> None:
+        if name is None:
+            name, source = "(not given)", "missing"
+        out.append(Destination(step, what, _printable(name), source))
+
+    if "storage" in selected:
+        bucket, source = app("S3_BUCKET")
+        if not bucket:
+            f = s.catalogue.field("S3_BUCKET")
+            bucket, source = (f.default if f else None), "default"
+        if s.choice("storage") == "r2":
+            add("storage", "R2 bucket", bucket, source)
+            endpoint, where = app("S3_ENDPOINT")
+            add("storage", "R2 endpoint", endpoint, where)
+        else:
+            region, _ = app("AWS_REGION")
+            add("storage", "S3 bucket", f"{bucket} ({region or 'us-east-1'})", source)
+    if "cloudflare" in selected:
+        zone, source = op("CLOUDFLARE_ZONE")
+        if zone:
+            add("cloudflare", "Cloudflare zone", zone, source)
+        else:
+            site, _ = app("NEXTAUTH_URL")
+            host = urlsplit(site).hostname if site else None
+            add("cloudflare", "Cloudflare zone", host and f"the zone of {host}", "NEXTAUTH_URL")
+    if "stripe" in selected:
+        site, source = app("NEXTAUTH_URL")
+        hook = site.rstrip("/") + "/api/webhooks/stripe" if site else None
+        add("stripe", "Stripe webhook endpoint", hook, "NEXTAUTH_URL, " + source)
+    if "env-file" in selected:
+        add("env-file", "env file", str(s.project_dir / env_file), "--project-dir, --environment")
+    if "vercel" in selected:
+        project, source = op("VERCEL_PROJECT_ID")
+        add("vercel", "Vercel project", project, source)
+        team, source = op("VERCEL_ORG_ID")
+        if team:
+            add("vercel", "Vercel team", team, source)
+        else:
+            add("vercel", "Vercel team", "personal account (no VERCEL_ORG_ID)", "default")
+        add("vercel", "Vercel target", s.environment, "--environment")
+    if "github" in selected:
+        repo, source = op("GITHUB_REPOSITORY")
+        add("github", "GitHub repository", repo, source)
+        environment = s.values.choices.get("github_environment")
+        if environment:
+            add("github", "GitHub Actions environment", environment, "--github-environment")
+        else:
+            add("github", "GitHub Actions environment", "none (repository secrets)", "default")
+    return out
+
+
+def _printable(text: str) -> str:
+    """Names were validated before a plan runs; this is only a last guard for a terminal."""
+    text = text if len(text) <= 200 else text[:200] + "…"
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def render_destinations(destinations: list[Destination]) -> str:
+    if not destinations:
+        return ""
+    width = max(len(d.what) for d in destinations)
+    lines = ["Destinations:"]
+    lines += [f"  {d.what:<{width}}  {d.name}  (from {d.source})" for d in destinations]
+    return "\n".join(lines)
