@@ -244,7 +244,7 @@ class Session:
             from_env = self.credentials.from_env(f.env_names or (f.key,))
             if from_env is not None:
                 vs.operator[f.key], vs.operator_source[f.key] = from_env, "environment"
-            elif not f.secret and f.key in self.state.operator:
+            elif not f.secret and self.state.operator.get(f.key):
                 self.remembered[f.key] = self.state.operator[f.key]
         self._note_remembered()
         for f in cat.app_fields():
@@ -295,7 +295,7 @@ class Session:
         last run's is announced."""
         vs = self.values
         for key in TARGET_CHOICES:
-            if key in self.state.choices and key not in vs.choices:
+            if self.state.choices.get(key) and key not in vs.choices:
                 self.remembered[key] = self.state.choices[key]
         before = {k: v for k, v in self.state.choices.items() if k in TARGET_CHOICES}
         for f in self.catalogue.all_fields():
@@ -303,7 +303,7 @@ class Session:
                 before[f.key] = self.state.operator[f.key]
         for key, value in before.items():
             now = vs.choices.get(key) if key in TARGET_CHOICES else vs.operator.get(key)
-            if now is not None and now != value:
+            if now is not None and now != value and value:
                 self.notices.append(
                     f"{key}: the last run used {self.shown(key, value)}; this run uses "
                     f"{self.shown(key, now)}"
@@ -312,6 +312,8 @@ class Session:
     def shown(self, key: str, value: str) -> str:
         """A public destination value for a message, only if it is a valid one (a saved
         file can hold anything, escape sequences included)."""
+        if not value:
+            return "none"
         if self.validate_value(key, value) is None and value.isprintable():
             return value
         return "(a value that is not valid)"
@@ -533,6 +535,9 @@ class Session:
                 if key in TARGET_CHOICES
                 else f"export {key}=… or pass --set {key}=…"
             )
+            f = self.catalogue.field(key)
+            if f is not None and not f.required:
+                how += f" (--set {key}= for none)"
             problems.append(
                 f"{key}: the last run used {self.shown(key, self.remembered[key])}, but it is not "
                 f"given now and a saved file does not choose where values go — {how} "
@@ -905,8 +910,10 @@ class Session:
             value = self.values.operator.get(f.key)
             if value is None:
                 continue
-            if not f.secret:
+            if not f.secret and value:
                 self.state.operator[f.key] = value
+            elif not f.secret:
+                self.state.operator.pop(f.key, None)  # given as none (--set KEY=)
             elif self.values.operator_source.get(f.key) == "prompt" and self.credentials.store(
                 self._account(f.key), value
             ):

@@ -111,7 +111,8 @@ class State:
                 f"state file has schema version {shown}, this wizard reads {SCHEMA_VERSION}",
                 hint="upgrade dream-pixel-setup, or run `dream-pixel-setup reset`",
             )
-        raw_steps = data.get("steps") or {}
+        raw_steps = data.get("steps")
+        raw_steps = {} if raw_steps is None else raw_steps
         if not isinstance(raw_steps, dict):
             raise NotAState("`steps` is not an object")
         steps = {str(k): _step_from_json(v) for k, v in raw_steps.items()}
@@ -195,7 +196,8 @@ def _step_from_json(value: object) -> StepState:
         if item is not None and not isinstance(item, str):
             raise NotAState(f"a step's `{name}` is not text")
         texts[name] = item
-    memory = value.get("memory") or {}
+    memory = value.get("memory")
+    memory = {} if memory is None else memory
     if not isinstance(memory, dict):
         raise NotAState("a step's `memory` is not an object")
     if _depth(memory) > MAX_DEPTH:
