@@ -343,6 +343,9 @@ class PlainWalk:
                 continue
             break
         self.show_plan(result)
+        from wizard.destinations import render_destinations
+
+        _say(render_destinations(s.destinations(self.selected())))
         if self.dry_run:
             _say("Dry run: nothing was written or sent.")
             return EXIT_OK
