@@ -1,12 +1,13 @@
 """Connection URLs for a Prisma app on a pooler, and the direct URL its migrations need.
 
 What the vendors document (2024-2025):
-- Supabase's transaction pooler (Supavisor, ``*.pooler.supabase.com:6543``) has no prepared
-  statements: Prisma needs ``pgbouncer=true`` (Prisma's "Supabase" page, Supavisor's Prisma
-  page), and serverless functions ``connection_limit=1`` (Prisma's connection management
-  guide: start with 1 on serverless). Migrations go through the session pooler, ``:5432``
-  on the same host, which like the transaction pooler is reachable over IPv4 (the direct
-  host is IPv6-only): Prisma's Supabase page, ``directUrl`` = session pooler.
+- Supabase's transaction pooler (Supavisor, ``*.pooler.supabase.com:6543``; the dedicated
+  PgBouncer is ``db.<ref>.supabase.co:6543``) has no prepared statements: Prisma needs
+  ``pgbouncer=true`` (Prisma's "Supabase" page, Supavisor's Prisma page), and serverless
+  functions ``connection_limit=1`` (Prisma's connection management
+  guide: start with 1 on serverless). Migrations go through ``:5432`` on the same host:
+  the session pooler, which like the transaction pooler is reachable over IPv4 (Prisma's
+  Supabase page: ``directUrl`` = session pooler), or for the dedicated pooler the database.
 - Neon ("Connect from Prisma to Neon"): the pooled host is the endpoint id with
   ``-pooler``, with ``sslmode=require``; no ``pgbouncer`` flag; ``directUrl`` is the same
   host without ``-pooler``; ``connect_timeout`` raised above Prisma's 5 s for a compute
@@ -43,6 +44,8 @@ SERVERLESS_CONNECTION_LIMIT = "1"
 NEON_CONNECT_TIMEOUT = "15"
 
 Pooler = Literal["supabase-transaction", "neon-pooled"]
+# Supabase's dedicated pooler: PgBouncer in transaction mode on the direct host's port 6543.
+_SUPABASE_DIRECT = re.compile(r"^db\.[a-z0-9]+\.supabase\.co$", re.IGNORECASE)
 _NEON_POOLED = re.compile(r"^(ep-[a-z0-9-]+?)-pooler\.(.+\.neon\.tech)$", re.IGNORECASE)
 
 
@@ -112,7 +115,8 @@ def without_params(url: str, names: frozenset[str]) -> str:
 def pooler_of(url: str) -> Pooler | None:
     """Which transaction pooler ``url`` goes through, if a known one."""
     host = url_host(url).lower()
-    if host.endswith(".pooler.supabase.com") and url_port(url) == SUPABASE_TRANSACTION_PORT:
+    supabase = host.endswith(".pooler.supabase.com") or _SUPABASE_DIRECT.match(host)
+    if supabase and url_port(url) == SUPABASE_TRANSACTION_PORT:
         return "supabase-transaction"
     if _NEON_POOLED.match(host):
         return "neon-pooled"

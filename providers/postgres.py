@@ -20,7 +20,10 @@ scrubbed.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
+import socket
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -418,8 +421,83 @@ async def _bounded_probe(
         raise
 
 
+def _getaddrinfo_in_daemon(host: str, port: str) -> asyncio.Future[list[str]]:
+    """The addresses of ``host``, looked up in a daemon thread: a stuck DNS lookup then
+    holds nothing at exit (asyncio's own getaddrinfo runs in an executor thread that
+    ``asyncio.run`` joins, however long the resolver takes)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[list[str]] = loop.create_future()
+
+    def settle(result: list[str] | None, exc: BaseException | None) -> None:
+        if future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result or [])
+
+    def lookup() -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+            outcome: tuple[list[str] | None, BaseException | None] = (addresses, None)
+        except OSError as exc:
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop is gone: nobody waits any more
+
+    threading.Thread(target=lookup, name="dream-pixel-dns", daemon=True).start()
+    return future
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+async def _resolve(params: dict[str, str], until: float) -> dict[str, str]:
+    """host/hostaddr/port lists with every address of every host name, so that psycopg
+    resolves nothing itself (see _getaddrinfo_in_daemon)."""
+    import psycopg
+
+    hosts = hosts_of(params)
+    if params.get("hostaddr") or not hosts or any(h.startswith("/") for h in hosts):
+        return {}
+    ports = params.get("port", "5432").split(",")
+    out: dict[str, list[str]] = {"host": [], "hostaddr": [], "port": []}
+    failure: OSError | None = None
+    for i, host in enumerate(hosts):
+        port = ports[i] if len(ports) == len(hosts) else ports[0]
+        if _is_ip(host):
+            addresses = [host]
+        else:
+            remaining = max(0.0, until - asyncio.get_running_loop().time())
+            try:
+                addresses = await asyncio.wait_for(_getaddrinfo_in_daemon(host, port), remaining)
+            except TimeoutError:  # an OSError too: the deadline, not a failed lookup
+                raise
+            except OSError as exc:
+                failure = exc
+                continue
+        for address in addresses:
+            out["host"].append(host)
+            out["hostaddr"].append(address)
+            out["port"].append(port)
+    if not out["hostaddr"]:
+        reason = failure.strerror if isinstance(failure, OSError) and failure.strerror else ""
+        raise psycopg.OperationalError(
+            f'could not translate host name "{hosts[0]}" to address: {reason}'.rstrip(": ")
+        )
+    return {key: ",".join(values) for key, values in out.items()}
+
+
 async def _attempts(
-    url: str, checked: Security, connect_timeout: float, deadline: float
+    params: dict[str, str], url: str, checked: Security, connect_timeout: float, deadline: float
 ) -> tuple[ServerInfo, bool]:
     """The probe, once more without channel binding when the server offers SCRAM without
     it (PgBouncer, Supavisor): no proof had been sent yet, and SCRAM is still required."""
@@ -427,6 +505,7 @@ async def _attempts(
 
     kwargs: dict[str, Any] = dict(checked.kwargs)
     until = asyncio.get_running_loop().time() + deadline
+    kwargs |= await _resolve(params, until)
     try:
         return await _bounded_probe(url, kwargs, connect_timeout, until), checked.channel_binding
     except psycopg.OperationalError as exc:
@@ -459,7 +538,7 @@ async def check_connection(
     hosts = hosts_of(params)
     where = f"{hosts[0] if hosts else url_host(clean)}:{params.get('port', '5432')}"
     try:
-        info, bound = await _attempts(clean, checked, connect_timeout, deadline)
+        info, bound = await _attempts(params, clean, checked, connect_timeout, deadline)
     except TimeoutError:
         raise NetworkError(
             SERVICE,

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +83,33 @@ def test_one_ctrl_c_ends_a_stalled_check_through_the_cli(
     assert proc.returncode == 130, err
     assert elapsed < 3, elapsed
     assert b"Traceback" not in err and b"cancellation" not in err
+
+
+def test_a_host_name_is_looked_up_without_a_thread_that_holds_exit(
+    pg_ssl: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # localhost comes from /etc/hosts: no DNS traffic. The check resolves it itself.
+    url = pg_ssl.url(host="localhost")
+    info = asyncio.run(check_connection(url))
+    assert info.host == "localhost" and info.ssl
+
+    # A resolver that never answers: cut off at the deadline, and the only thread left
+    # behind is a daemon (asyncio's executor threads are joined at exit, however long).
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def stuck(host: str, *args: object, **kw: object) -> object:
+        if host == "db.stuck.example":
+            release.wait(30)
+        return real(host, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    before = {t.ident for t in threading.enumerate()}
+    started = time.monotonic()
+    with pytest.raises(NetworkError) as err:
+        asyncio.run(check_connection(pg_ssl.url(host="db.stuck.example"), deadline=1))
+    assert time.monotonic() - started < 2.5
+    assert "no answer within 1 s" in str(err.value)
+    left = [t for t in threading.enumerate() if t.ident not in before]
+    assert left and all(t.daemon for t in left), left
+    release.set()

@@ -226,3 +226,10 @@ def test_neon_pooled_url_gives_both_urls_to_the_env_file_and_vercel(
     changes = json.loads(out)["changes"]
     about = [c for c in changes if "DIRECT_URL" in json.dumps(c) or "DATABASE_URL" in json.dumps(c)]
     assert about and all(c["action"] in ("unchanged", "check") for c in about), about
+
+
+def test_supabase_dedicated_pooler_gets_the_same_and_the_database_as_direct_url() -> None:
+    host = "db.abcdefghijklmnop.supabase.co"
+    urls = for_prisma(f"postgresql://postgres:x@{host}:6543/postgres?sslmode=require")
+    assert urls.database_url.endswith("?sslmode=require&pgbouncer=true&connection_limit=1")
+    assert urls.direct_url == f"postgresql://postgres:x@{host}:5432/postgres?sslmode=require"

@@ -129,7 +129,9 @@ async def check(ctx: StepContext) -> None:
     allow = ctx.choice(ALLOW_PASSWORD_CHOICE) == "yes"
     checks = [check_connection(urls.database_url, key=key, allow_password_auth=allow)]
     if direct:
-        direct_key = PASSWORD_KEY if key == PASSWORD_KEY else DIRECT_KEY
+        # A DIRECT_URL derived from a built URL holds only what the user typed: the password.
+        derived = key == PASSWORD_KEY and direct == urls.direct_url
+        direct_key = PASSWORD_KEY if derived else DIRECT_KEY
         checks.append(check_connection(direct, key=direct_key, allow_password_auth=allow))
     results = await asyncio.gather(*checks, return_exceptions=True)
     raise_first(results)
@@ -200,7 +202,7 @@ async def run(ctx: StepContext) -> None:
         _produce(ctx, URL_KEY, urls.database_url, "update", f"adds {added}: {for_prisma_detail}")
     if urls.direct_url and urls.direct_url != ctx.app(DIRECT_KEY):
         what = (
-            "Supabase session pooler (:5432)"
+            "the same Supabase host on :5432 (session pooler, or the database)"
             if urls.pooler == "supabase-transaction"
             else "the host without -pooler"
         )
