@@ -194,3 +194,29 @@ def test_a_wizard_quit_after_an_apply_keeps_the_applied_steps(
     assert app.return_value == 0
     assert set(statuses(world).values()) == {"done"}
     assert world.state()["steps"] == applied  # the quit's save erased nothing
+
+
+def test_reset_waits_for_a_running_apply_then_refuses(world: World) -> None:
+    world.set_delay(0.4)
+    proc = start_apply(world)
+    try:
+        wait_for_holder(world, proc.pid)
+        reset = world.run_subprocess("reset", "--yes", inputs=False)
+    finally:
+        _, err = finish(proc)
+    assert reset.returncode == 1
+    assert f"pid {proc.pid}" in reset.stderr and "`dream-pixel-setup apply`" in reset.stderr
+    assert proc.returncode == 0, err
+    assert set(statuses(world).values()) == {"done"}  # the apply's progress was not forgotten
+
+
+def test_a_holder_note_is_shown_only_in_its_expected_shape() -> None:
+    from wizard.lock import describe_holder
+
+    assert describe_holder({}) == "a run that is still starting (no pid recorded yet)"
+    hostile = {"pid": 7, "command": "apply\x1b[2J", "since": "yesterday"}
+    assert describe_holder(hostile) == "pid 7"
+    note = {"pid": 7, "command": "dream-pixel-setup apply", "since": "2020-01-02T03:04:05+00:00"}
+    assert (
+        describe_holder(note) == "pid 7 (`dream-pixel-setup apply`, since 2020-01-02 03:04:05 UTC)"
+    )

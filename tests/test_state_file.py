@@ -184,3 +184,38 @@ def test_a_refused_apply_leaves_no_folder_behind(project: Path) -> None:
     assert code == 1
     assert "NEXTAUTH_URL" in err
     assert not (project / ".dream-pixel").exists()
+
+
+def test_a_digest_key_that_is_not_one_is_refused(project: Path) -> None:
+    code, _, err = cli(project, "apply", "--yes", "--only", "secrets")
+    assert code == 0, err
+    key = project / ".dream-pixel" / "digest.key"
+    key.write_text("not hex at all\n")
+    code, out, err = cli(project, "apply", "--yes", "--only", "secrets")
+    assert code == 1
+    assert err.count("\n") == 1 and f"cannot read {key}: not a key" in err, err
+    assert "Traceback" not in out + err
+    assert key.read_text() == "not hex at all\n"  # never silently replaced
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo", "folder"])
+def test_a_lock_file_that_is_not_a_file_is_refused(
+    project: Path, tmp_path: Path, kind: str
+) -> None:
+    folder = project / ".dream-pixel"
+    folder.mkdir(mode=0o700)
+    lock = folder / "lock-production"
+    outside = tmp_path / "outside"
+    outside.write_text("keep me\n")
+    if kind == "link":
+        lock.symlink_to(outside)
+    elif kind == "fifo":
+        os.mkfifo(lock, 0o600)
+    else:
+        lock.mkdir()
+    code, out, err = cli(project, "apply", "--yes", "--only", "secrets")
+    assert code == 1
+    assert err.count("\n") == 1 and str(lock) in err, err
+    assert "Traceback" not in out + err
+    assert outside.read_text() == "keep me\n"
+    assert not (project / ".env.production").exists()
