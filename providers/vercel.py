@@ -1,8 +1,9 @@
 """Vercel REST client: token, project, and the project's environment variables.
 
 Shapes follow vercel/sdk (createProjectEnv, filterProjectEnvs, getProjectEnv,
-editProjectEnv). Team projects need ``teamId`` on every call, so the client adds it to
-each request when it has one. Values never leave this module except in request bodies.
+editProjectEnv). Team projects need ``teamId`` on every project call, so the client adds
+it to each of those when it has one (``GET /v2/user`` takes no parameters). Values never
+leave this module except in request bodies.
 """
 
 from __future__ import annotations
@@ -142,9 +143,10 @@ class VercelClient(BearerApi):
         idempotent: bool | None = None,
         key: str | None = None,
         not_found_hint: str = "",
+        scoped: bool = True,
     ) -> httpx.Response:
         query = dict(params or {})
-        if self.team_id:
+        if self.team_id and scoped:
             query["teamId"] = self.team_id
         # 401/403/404 come back to us so the error can say what to fix; Vercel's
         # rate limits are 429, which the shared client still retries.
@@ -180,7 +182,8 @@ class VercelClient(BearerApi):
     # -- reads -----------------------------------------------------------------
     async def user(self) -> dict[str, Any]:
         """``GET /v2/user``: checks the token."""
-        body = (await self._request("GET", "/v2/user", key="VERCEL_TOKEN")).json()
+        # The user is not a team resource: /v2/user declares no parameters, teamId included.
+        body = (await self._request("GET", "/v2/user", key="VERCEL_TOKEN", scoped=False)).json()
         user = body.get("user") if isinstance(body, dict) else None
         return user if isinstance(user, dict) else {}
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.fakes.base import take_violations  # noqa: E402
 
 # Variables that would make a test read the developer's real accounts or services.
 OPERATOR_VARS = (
@@ -43,3 +47,32 @@ def _isolated_env(
 @pytest.fixture
 def home(_isolated_env: Path) -> Path:
     return _isolated_env
+
+
+# -- every request and answer of the stand-ins matches the vendor's OpenAPI document ------------
+def conformance_report(found: list[object]) -> str:
+    counts = Counter(str(v) for v in found)
+    lines = [f"  {line}" + (f"  (x{n})" if n > 1 else "") for line, n in counts.items()]
+    return (
+        "traffic that deviates from the vendors' OpenAPI descriptions (tests/api-specs/):\n"
+        + "\n".join(lines)
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # Fails the test itself (not its teardown) when its traffic deviated.
+    result = yield
+    found = take_violations()
+    if found:
+        pytest.fail(conformance_report(found), pytrace=False)
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _conformance() -> Iterator[None]:
+    take_violations()  # nothing from an earlier test is blamed on this one
+    yield
+    found = take_violations()  # what fixtures' setup or teardown sent
+    if found:
+        pytest.fail(conformance_report(found), pytrace=False)

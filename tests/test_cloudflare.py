@@ -18,8 +18,11 @@ from wizard.steps import cloudflare
 TOKEN = "cf-token-0123456789abcdefghijklmnopqrstuv"
 SITE = "https://app.dreampixel.app"
 
+# Rule ids are Cloudflare's: 32 hex digits.
+USER_ID = "2c0fc9fa937b11eaa1b71c4d701ab86e"
+OURS_ID = "3a03d665bac047339bb530ecb439a90d"
 USER_RULE = {
-    "id": "user-rule-1",
+    "id": USER_ID,
     "ref": "user-rule-1",
     "action": "block",
     "expression": '(ip.src.country eq "XX")',
@@ -147,7 +150,7 @@ def test_apply_sets_settings_adds_rules_and_keeps_the_zones_own(cf, tmp_path):
 
     waf = cf.rules(zone, CUSTOM_WAF_PHASE)
     assert [r["ref"] for r in waf] == ["user-rule-1", "dream_pixel_block_probes"]
-    assert waf[0]["id"] == "user-rule-1" and waf[0]["expression"] == USER_RULE["expression"]
+    assert waf[0]["id"] == USER_ID and waf[0]["expression"] == USER_RULE["expression"]
     ours = waf[1]
     assert ours["action"] == "block"
     assert (
@@ -184,7 +187,7 @@ def test_rerun_changes_nothing_and_never_duplicates_the_rule(cf, tmp_path):
 def test_a_changed_wizard_rule_is_updated_in_place(cf, tmp_path):
     zone = cf.add_zone("dreampixel.app")
     edited = {
-        "id": "ours-1",
+        "id": OURS_ID,
         "ref": "dream_pixel_block_probes",
         "action": "log",
         "expression": '(http.request.uri.path contains ".php")',
@@ -193,7 +196,7 @@ def test_a_changed_wizard_rule_is_updated_in_place(cf, tmp_path):
     cf.add_rules(zone, CUSTOM_WAF_PHASE, [edited, USER_RULE])
     ctx = _apply(tmp_path, cf)
     waf = cf.rules(zone, CUSTOM_WAF_PHASE)
-    assert [r["id"] for r in waf] == ["ours-1", "user-rule-1"]
+    assert [r["id"] for r in waf] == [OURS_ID, USER_ID]
     assert waf[0]["action"] == "block"
     assert any(c.action == "update" and "WAF" in c.name for c in ctx.changes)
 
@@ -211,7 +214,7 @@ def test_the_guides_dead_rule_on_the_zone_is_pointed_out(cf, tmp_path):
     zone = cf.add_zone("dreampixel.app")
     dead = dict(
         USER_RULE,
-        id="dead",
+        id="de" * 16,
         ref="dead",
         description="guide rule",
         action="challenge",
@@ -252,7 +255,7 @@ def test_rule_limit_reached_is_explained(cf, tmp_path):
     cf.add_rules(
         zone,
         CUSTOM_WAF_PHASE,
-        [dict(USER_RULE, id=f"r{i}", ref=f"r{i}", description=f"rule {i}") for i in range(5)],
+        [dict(USER_RULE, id=f"{i:032x}", ref=f"r{i}", description=f"rule {i}") for i in range(5)],
     )
     ctx = _ctx(tmp_path, cf)
     with pytest.raises(BadRequest) as exc:
@@ -287,7 +290,7 @@ def test_upsert_rule_is_pure_and_matches_by_description():
         {"id": "old", "ref": "old", "action": "log", "expression": "y", "description": "d"}
     )
     rules, action = upsert_rule([theirs, legacy], mine)
-    assert action == "update" and [r.id for r in rules] == ["user-rule-1", "old"]
+    assert action == "update" and [r.id for r in rules] == [USER_ID, "old"]
     assert rules[1].ref == "r" and rules[0] is theirs
     assert upsert_rule(rules, mine)[1] == "unchanged"
 

@@ -281,8 +281,12 @@ def test_team_project_needs_team_id(fake: FakeVercel, tmp_path: Path) -> None:
     seen = len(fake.requests())
     push(vctx(fake, tmp_path, {"SENTRY_ORG": "org"}, team=TEAM))
     assert one_entry(project, "SENTRY_ORG").value == "org"
-    scoped = fake.requests()[seen:]
-    assert len(scoped) == 4 and all(r.arg("teamId") == TEAM for r in scoped)
+    sent = fake.requests()[seen:]
+    assert len(sent) == 4
+    # Every project call is scoped to the team; GET /v2/user takes no parameters at all.
+    [user] = [r for r in sent if r.path == "/v2/user"]
+    assert user.query == {}
+    assert all(r.arg("teamId") == TEAM for r in sent if r is not user)
 
 
 def test_rejected_token_names_vercel_and_the_fix(fake: FakeVercel, tmp_path: Path) -> None:

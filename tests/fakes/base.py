@@ -5,6 +5,11 @@ like the service: status codes, error bodies, auth. Tests inject faults (429 wit
 Retry-After, 502, a dropped response after the handler ran, per-request delay, and the
 misbehaving servers: one that never answers, one that trickles its body, one whose body
 is huge) and read the request log. Everything listens on 127.0.0.1 on a free port.
+
+A fake whose class names a ``spec`` (``tests/api-specs/<spec>.json.gz``, the vendor's own
+OpenAPI document) checks every request it receives and every answer it gives against it
+(``tests.fakes.openapi``). What deviates is kept in ``VIOLATIONS``; the suite's autouse
+fixture fails the test that caused it. Injected faults are the test's doing and not checked.
 """
 
 from __future__ import annotations
@@ -16,8 +21,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, parse_qsl, urlsplit
+
+from tests.fakes import openapi
+
+# Deviations from the vendors' descriptions, across every fake of this process, in order.
+VIOLATIONS: list[openapi.Violation] = []
+_VIOLATIONS_LOCK = threading.Lock()
+
+
+def record_violations(found: list[openapi.Violation]) -> None:
+    if found:
+        with _VIOLATIONS_LOCK:
+            VIOLATIONS.extend(found)
+
+
+def take_violations() -> list[openapi.Violation]:
+    """Every deviation recorded since the last call (and forget them)."""
+    with _VIOLATIONS_LOCK:
+        out = list(VIOLATIONS)
+        VIOLATIONS.clear()
+        return out
 
 
 @dataclass
@@ -72,7 +97,12 @@ Handler = Callable[[Request], Reply]
 
 
 class FakeService:
+    # The vendor's OpenAPI document this fake stands in for (tests/api-specs/<spec>.json.gz).
+    spec: ClassVar[str | None] = None
+
     def __init__(self) -> None:
+        # False only for a test that sends a deviating request on purpose.
+        self.conformance = True
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._faults: list[Fault] = []
         self.log: list[Request] = []
@@ -186,6 +216,7 @@ class FakeService:
         )
         with self.lock:
             self.log.append(req)
+        operation = self._check_request(req, parts.query)
         if self.delay:
             time.sleep(self.delay)
         fault = self._take_fault(req.method, req.path)
@@ -205,6 +236,8 @@ class FakeService:
             h.close_connection = True
             h.connection.shutdown(2)
             return
+        if operation is not None:
+            self._check_response(req, operation, reply)
         self._send(h, reply)
 
     def _misbehave(self, h: BaseHTTPRequestHandler, fault: Fault) -> None:
@@ -236,6 +269,50 @@ class FakeService:
             if self._stopping.wait(fault.trickle):
                 return
 
+    # -- conformance to the vendor's OpenAPI document ---------------------------------
+    def full(self, req: Request, status: int, body: Any) -> Any:
+        """``body`` with what the vendor's answer to ``req`` always carries filled in.
+
+        A stand-in models the fields the wizard reads; the vendor sends many more. The rest
+        come from the vendor's document (its examples, else plain values of the right type),
+        so the answer has the vendor's full shape, and what the fake sets is still checked.
+        """
+        assert self.spec is not None
+        spec = openapi.load(self.spec)
+        return spec.complete(body, spec.response_schema(req.method, req.path, status))
+
+    def fill(self, req: Request, reply: Reply) -> Reply:
+        """``reply`` with its body completed by ``full``."""
+        return Reply(reply.status, self.full(req, reply.status, reply.body), reply.headers)
+
+    def _check_request(self, req: Request, raw_query: str) -> openapi.Operation | None:
+        if self.spec is None or not self.conformance:
+            return None
+        try:
+            operation, found = openapi.load(self.spec).check_request(
+                req.method,
+                req.path,
+                parse_qsl(raw_query, keep_blank_values=True),
+                req.headers,
+                req.body,
+            )
+        except Exception as exc:  # a checker bug must fail the test, not hang the client
+            found = [openapi.Violation(self.spec, req.method, req.path, f"checker error: {exc!r}")]
+            operation = None
+        record_violations(found)
+        return operation
+
+    def _check_response(self, req: Request, operation: openapi.Operation, reply: Reply) -> None:
+        assert self.spec is not None
+        payload, ctype = self._payload(reply)
+        try:
+            found = openapi.load(self.spec).check_response(
+                operation, req.method, req.path, reply.status, ctype, payload
+            )
+        except Exception as exc:
+            found = [openapi.Violation(self.spec, req.method, req.path, f"checker error: {exc!r}")]
+        record_violations(found)
+
     def _dispatch(self, req: Request) -> Reply:
         allowed = False
         for method, regex, fn in self._routes:
@@ -251,7 +328,9 @@ class FakeService:
             return Reply(405, {"message": "Method Not Allowed"})
         return Reply(404, {"message": "Not Found"})
 
-    def _send(self, h: BaseHTTPRequestHandler, reply: Reply) -> None:
+    @staticmethod
+    def _payload(reply: Reply) -> tuple[bytes, str]:
+        """The bytes sent and their content type (what a client sees)."""
         if isinstance(reply.body, bytes):
             payload = reply.body
         elif isinstance(reply.body, str):
@@ -260,10 +339,18 @@ class FakeService:
             payload = b""
         else:
             payload = json.dumps(reply.body).encode()
+        headers = {k.lower(): v for k, v in reply.headers.items()}
+        ctype = headers.get("content-type", "")
+        if not ctype and payload and not isinstance(reply.body, bytes | str):
+            ctype = "application/json"
+        return payload, ctype
+
+    def _send(self, h: BaseHTTPRequestHandler, reply: Reply) -> None:
+        payload, ctype = self._payload(reply)
         h.send_response(reply.status)
         headers = {k.lower(): v for k, v in reply.headers.items()}
-        if "content-type" not in headers and payload and not isinstance(reply.body, bytes | str):
-            h.send_header("Content-Type", "application/json")
+        if "content-type" not in headers and ctype:
+            h.send_header("Content-Type", ctype)
         for k, v in reply.headers.items():
             h.send_header(k, v)
         h.send_header("Content-Length", str(len(payload)))

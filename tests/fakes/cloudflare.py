@@ -44,6 +44,8 @@ def cf_error(status: int, code: int, message: str) -> Reply:
 
 
 class FakeCloudflare(FakeService):
+    spec = "cloudflare"  # tests/api-specs/cloudflare.json.gz
+
     def __init__(self, token: str) -> None:
         super().__init__()
         self.token = token
@@ -146,14 +148,16 @@ class FakeCloudflare(FakeService):
     def _verify(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
             return denied
-        return envelope({"id": "tok_" + self.token[-4:], "status": self.token_status})
+        return self.fill(
+            req, envelope({"id": "tok_" + self.token[-4:], "status": self.token_status})
+        )
 
     def _zones(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
             return denied
         name = req.arg("name")
         found = [z for z in self.zones.values() if name is None or z["name"] == name]
-        reply = envelope(found)
+        reply = self.fill(req, envelope(found))
         reply.body["result_info"] = {
             "page": 1,
             "per_page": 20,
@@ -171,13 +175,16 @@ class FakeCloudflare(FakeService):
             return cf_error(404, 1001, "Invalid zone identifier")
         if name not in VALID_SETTING_VALUES:
             return cf_error(404, 1003, "Invalid or missing zone setting")
-        return envelope(
-            {
-                "id": name,
-                "value": self.settings[zone["id"]][name],
-                "editable": name not in self.not_editable,
-                "modified_on": None,
-            }
+        return self.fill(
+            req,
+            envelope(
+                {
+                    "id": name,
+                    "value": self.settings[zone["id"]][name],
+                    "editable": name not in self.not_editable,
+                    "modified_on": None,
+                }
+            ),
         )
 
     def _patch_setting(self, req: Request) -> Reply:
@@ -196,8 +203,16 @@ class FakeCloudflare(FakeService):
         if value not in VALID_SETTING_VALUES.get(name, set()):
             return cf_error(400, 1007, f"Invalid value for zone setting {name}")
         self.settings[zone["id"]][name] = value
-        return envelope(
-            {"id": name, "value": value, "editable": True, "modified_on": "2024-01-01T00:00:00Z"}
+        return self.fill(
+            req,
+            envelope(
+                {
+                    "id": name,
+                    "value": value,
+                    "editable": True,
+                    "modified_on": "2024-01-01T00:00:00Z",
+                }
+            ),
         )
 
     def _get_entry(self, req: Request) -> Reply:
@@ -213,7 +228,7 @@ class FakeCloudflare(FakeService):
                 10003,
                 "could not find entrypoint ruleset in the http_request_firewall_custom phase",
             )
-        return envelope(rs)
+        return self.fill(req, envelope(rs))
 
     def _put_entry(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
@@ -249,4 +264,4 @@ class FakeCloudflare(FakeService):
             "version": version,
             "rules": [self._stored_rule(r, version) for r in rules],
         }
-        return envelope(self.rulesets[key])
+        return self.fill(req, envelope(self.rulesets[key]))

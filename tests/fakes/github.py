@@ -61,6 +61,8 @@ def _msg(status: int, message: str, headers: dict[str, str] | None = None) -> Re
 
 
 class FakeGitHub(FakeService):
+    spec = "github"  # tests/api-specs/github.json.gz
+
     def __init__(self) -> None:
         super().__init__()
         self.private_key = PrivateKey.generate()
@@ -156,9 +158,8 @@ class FakeGitHub(FakeService):
             token = self._token(req)
             if isinstance(token, Reply):
                 return token
-            return Reply(
-                200, {"login": token.login, "id": 583231, "type": "User"}, self._headers(token)
-            )
+            body = {"login": token.login, "id": 583231, "type": "User", "user_view_type": "private"}
+            return Reply(200, self.full(req, 200, body), self._headers(token))
 
         @self.route("GET", "/repos/{owner}/{repo}")
         def repo(req: Request) -> Reply:
@@ -173,7 +174,7 @@ class FakeGitHub(FakeService):
                 "private": found.private,
                 "permissions": {"admin": True, "maintain": True, "push": True, "pull": True},
             }
-            return Reply(200, body, self._headers(token))
+            return Reply(200, self.full(req, 200, body), self._headers(token))
 
         @self.route("GET", "/repos/{owner}/{repo}/environments/{env}")
         def environment(req: Request) -> Reply:
@@ -186,7 +187,8 @@ class FakeGitHub(FakeService):
             name = unquote(req.params["env"])
             if name not in found.environments:
                 return _msg(404, "Not Found", self._headers(token))
-            return Reply(200, {"name": name, "protection_rules": []}, self._headers(token))
+            body = {"name": name, "protection_rules": []}
+            return Reply(200, self.full(req, 200, body), self._headers(token))
 
         def public_key(req: Request) -> Reply:
             scoped = self._scoped(req)

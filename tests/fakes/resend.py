@@ -17,6 +17,8 @@ def resend_error(status: int, name: str, message: str) -> Reply:
 
 
 class FakeResend(FakeService):
+    spec = "resend"  # tests/api-specs/resend.json.gz
+
     def __init__(self, full_key: str, *, sending_key: str | None = None) -> None:
         super().__init__()
         self.full_key = full_key
@@ -90,7 +92,7 @@ class FakeResend(FakeService):
             {k: v for k, v in d.items() if k not in ("records", "object")}
             for d in self.domains.values()
         ]
-        return Reply(200, {"object": "list", "has_more": False, "data": data})
+        return self.fill(req, Reply(200, {"object": "list", "has_more": False, "data": data}))
 
     def _get(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
@@ -98,4 +100,4 @@ class FakeResend(FakeService):
         d = self.domains.get(req.params["id"])
         if d is None:
             return resend_error(404, "not_found", "Domain not found")
-        return Reply(200, d)
+        return self.fill(req, Reply(200, d))

@@ -13,6 +13,8 @@ from tests.fakes.base import FakeService, Reply, Request
 
 
 class FakeSentry(FakeService):
+    spec = "sentry"  # tests/api-specs/sentry.json.gz
+
     def __init__(self, token: str, *, page_size: int = 100) -> None:
         super().__init__()
         self.token = token
@@ -85,7 +87,7 @@ class FakeSentry(FakeService):
             f'<{self.url}{path}?cursor={prev}>; rel="previous"; results="{had}"; cursor="{prev}", '
             f'<{self.url}{path}?cursor={nxt}>; rel="next"; results="{has}"; cursor="{nxt}"'
         )
-        return Reply(200, page, {"Link": link})
+        return Reply(200, self.full(req, 200, page), {"Link": link})
 
     def _orgs(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
@@ -98,7 +100,7 @@ class FakeSentry(FakeService):
         org = self.orgs.get(req.params["org"])
         if org is None:
             return Reply(404, {"detail": "The requested resource does not exist"})
-        return Reply(200, org)
+        return Reply(200, self.full(req, 200, org))
 
     def _project(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
@@ -106,7 +108,7 @@ class FakeSentry(FakeService):
         project = self.projects.get((req.params["org"], req.params["project"]))
         if project is None:
             return Reply(404, {"detail": "The requested resource does not exist"})
-        return Reply(200, project)
+        return Reply(200, self.full(req, 200, project))
 
     def _keys(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:

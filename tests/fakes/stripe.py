@@ -58,6 +58,8 @@ def form_list(form: dict[str, list[str]], name: str) -> list[str] | None:
 
 
 class FakeStripe(FakeService):
+    spec = "stripe"  # tests/api-specs/stripe.json.gz
+
     def __init__(
         self, secret_key: str, *, account_id: str = "acct_1Fake", page_cap: int = 100
     ) -> None:
@@ -138,7 +140,7 @@ class FakeStripe(FakeService):
                 "permissions for this endpoint on account 'acct_1Fake'.",
                 type_="invalid_request_error",
             )
-        return Reply(
+        reply = Reply(
             200,
             {
                 "id": self.account_id,
@@ -149,6 +151,7 @@ class FakeStripe(FakeService):
                 "settings": {"dashboard": {"display_name": "Dream Pixel"}},
             },
         )
+        return self.fill(req, reply)
 
     def _list(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:

@@ -25,6 +25,8 @@ class FakeProject:
 
 
 class FakeSupabase(FakeService):
+    spec = "supabase"  # tests/api-specs/supabase.json.gz
+
     def __init__(self, token: str, projects: list[FakeProject]) -> None:
         super().__init__()
         self.token = token
@@ -40,7 +42,7 @@ class FakeSupabase(FakeService):
     def _projects(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
             return denied
-        return Reply(
+        reply = Reply(
             200,
             [
                 {
@@ -55,6 +57,7 @@ class FakeSupabase(FakeService):
                 for p in self.projects.values()
             ],
         )
+        return self.fill(req, reply)
 
     def _pooler(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
@@ -63,7 +66,7 @@ class FakeSupabase(FakeService):
         if project is None:
             return Reply(404, {"message": "Project not found"})
         user = project.db_user or f"postgres.{project.ref}"
-        return Reply(
+        reply = Reply(
             200,
             [
                 {
@@ -84,3 +87,4 @@ class FakeSupabase(FakeService):
                 }
             ],
         )
+        return self.fill(req, reply)

@@ -72,6 +72,8 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Reply:
 
 
 class FakeVercel(FakeService):
+    spec = "vercel"  # tests/api-specs/vercel.json.gz
+
     def __init__(self, token: str = "vercel-test-token", *, user_id: str = "usr_fake") -> None:
         super().__init__()
         self.tokens = {token}
@@ -264,24 +266,26 @@ class FakeVercel(FakeService):
     def _routes_setup(self) -> None:
         @self.route("GET", "/v2/user")
         def user(req: Request) -> Reply:
-            return self._auth(req) or Reply(200, {"user": dict(self.user)})
+            return self._auth(req) or Reply(200, self.full(req, 200, {"user": dict(self.user)}))
 
         @self.route("GET", "/v9/projects/{project}")
         def project(req: Request) -> Reply:
             found = self._project(req)
             if isinstance(found, Reply):
                 return found
-            return Reply(
-                200,
-                {"id": found.id, "name": found.name, "accountId": found.team_id or self.user["id"]},
-            )
+            body = {
+                "id": found.id,
+                "name": found.name,
+                "accountId": found.team_id or self.user["id"],
+            }
+            return Reply(200, self.full(req, 200, body))
 
         @self.route("GET", "/v10/projects/{project}/env")
         def list_env(req: Request) -> Reply:
             found = self._project(req)
             if isinstance(found, Reply):
                 return found
-            return Reply(200, {"envs": [self._view(e) for e in found.envs]})
+            return Reply(200, self.full(req, 200, {"envs": [self._view(e) for e in found.envs]}))
 
         @self.route("GET", "/v1/projects/{project}/env/{env}")
         def read_env(req: Request) -> Reply:
@@ -290,7 +294,7 @@ class FakeVercel(FakeService):
                 return found
             for env in found.envs:
                 if env.id == req.params["env"]:
-                    return Reply(200, self._view(env, decrypt=True))
+                    return Reply(200, self.full(req, 200, self._view(env, decrypt=True)))
             return _error(404, "not_found", "Environment Variable not found")
 
         @self.route("POST", "/v10/projects/{project}/env")
@@ -319,12 +323,14 @@ class FakeVercel(FakeService):
             if not isinstance(body, list):
                 if failed:
                     return Reply(400, failed[0])
-                return Reply(201, {"created": self._view(created[0]), "failed": []})
-            if self.upsert_answer == "empty":
+                body = {"created": self._view(created[0]), "failed": []}
+            elif self.upsert_answer == "empty":
                 return Reply(201, {})
-            if self.upsert_answer == "partial":
-                created = created[: len(created) // 2]
-            return Reply(201, {"created": [self._view(e) for e in created], "failed": failed})
+            else:
+                if self.upsert_answer == "partial":
+                    created = created[: len(created) // 2]
+                body = {"created": [self._view(e) for e in created], "failed": failed}
+            return Reply(201, self.full(req, 201, body))
 
         @self.route("PATCH", "/v9/projects/{project}/env/{env}")
         def edit_env(req: Request) -> Reply:
@@ -358,4 +364,4 @@ class FakeVercel(FakeService):
             if "value" in body:
                 env.value = body["value"]
             env.updated_at = self._now()
-            return Reply(200, self._view(env))
+            return Reply(200, self.full(req, 200, self._view(env)))
