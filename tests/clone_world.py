@@ -88,7 +88,9 @@ def clone(tmp_path: Path) -> Iterator[Clone]:
         github.add_token(GITHUB_TOKEN)
         repo = github.add_repo(REPO)
         for name, value in OLD_CI.items():  # what somebody stored before, by hand
-            repo.secrets[name] = Secret(name, value.encode(), "2025-01-01T00:00:00Z", "")
+            repo.secrets[name] = Secret(
+                name, value.encode(), "2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z"
+            )
         project_dir = tmp_path / "clone"
         project_dir.mkdir()
         (project_dir / "package.json").write_text('{"name": "dream-pixel"}\n')
