@@ -267,6 +267,9 @@ def test_a_fake_answer_the_vendor_never_gives_is_a_deviation() -> None:
     with Sloppy() as fake:
         fake.add_route("GET", "/v2/user", lambda req: Reply(200, {"user": {"id": "x"}}))
         httpx.get(fake.url + "/v2/user", headers={"authorization": "Bearer t"})
+        # A misbehaviour the test simulates on purpose is not held against the fake.
+        fake.add_route("GET", "/v9/projects/{p}", lambda req: Reply(200, {}, off_spec="test"))
+        httpx.get(fake.url + "/v9/projects/x", headers={"authorization": "Bearer t"})
     [found] = take_violations()
     assert found.kind == "response" and "body.user: '" in found.message
     assert "is a required property" in found.message
