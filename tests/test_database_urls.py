@@ -233,3 +233,54 @@ def test_supabase_dedicated_pooler_gets_the_same_and_the_database_as_direct_url(
     urls = for_prisma(f"postgresql://postgres:x@{host}:6543/postgres?sslmode=require")
     assert urls.database_url.endswith("?sslmode=require&pgbouncer=true&connection_limit=1")
     assert urls.direct_url == f"postgresql://postgres:x@{host}:5432/postgres?sslmode=require"
+
+
+def test_pasted_supabase_pooler_url_gets_prisma_parameters_and_a_session_direct_url(
+    world: World, monkeypatch: pytest.MonkeyPatch, pgbouncer: Bouncer, pg_ssl: PgServer
+) -> None:
+    # Supabase's pooler name on :6543, reached at our PgBouncer: hostaddr and a port
+    # parameter (libpq's override of the URL's port) are test devices, so the session
+    # pooler (:5432, same query) is that PgBouncer too. The URL verifies with its own CA.
+    query = (
+        f"sslmode=verify-full&sslrootcert={pg_ssl.base / 'server.crt'}"
+        f"&hostaddr=127.0.0.1&port={pgbouncer.port}"
+    )
+    credentials = f"{pg_ssl.user}:{quote(pg_ssl.password, safe='')}"
+    pasted = f"postgresql://{credentials}@{POOLER}:6543/postgres?{query}"
+    only = ("--only", "database,env-file,vercel")
+
+    code, out, err = world.cli(
+        monkeypatch, "plan", "--json", *only, "--set", f"DATABASE_URL={pasted}"
+    )
+    assert code in (0, 2), err
+    planned = {
+        (c.get("resource"), c["action"])
+        for c in json.loads(out)["changes"]
+        if c["target"] == "database"
+    }
+    assert ("DATABASE_URL", "update") in planned and ("DIRECT_URL", "create") in planned
+    assert world.vercel_values() == {} and not world.env_path.exists()
+
+    code, out, err = world.cli(
+        monkeypatch, "apply", "--yes", *only, "--set", f"DATABASE_URL={pasted}"
+    )
+    assert code == 0, err
+    env = world.env_values()
+    assert env["DATABASE_URL"] == pasted + "&pgbouncer=true&connection_limit=1"
+    assert env["DIRECT_URL"] == f"postgresql://{credentials}@{POOLER}:5432/postgres?{query}"
+    on_vercel = world.vercel_values()
+    assert on_vercel["DATABASE_URL"] == [env["DATABASE_URL"]]
+    assert on_vercel["DIRECT_URL"] == [env["DIRECT_URL"]]
+    assert f"{POOLER}:{pgbouncer.port} over SSL (certificate verified, SCRAM)" in out + err
+
+
+def test_a_pooled_url_with_no_direct_url_asks_for_one(tmp_path: Path, pgbouncer: Bouncer) -> None:
+    (tmp_path / "prisma").mkdir()
+    (tmp_path / "prisma" / "schema.prisma").write_text(SCHEMA)
+    ctx = make_ctx(
+        "database", tmp_path, app={"DATABASE_URL": pgbouncer.url("sslmode=require&pgbouncer=true")}
+    )
+    asyncio.run(database.run(ctx))
+    (notice,) = [n for n in ctx.notices if n.startswith("Prisma:")]
+    assert 'add directUrl = env("DIRECT_URL") to its datasource' in notice
+    assert "set DIRECT_URL too (--set DIRECT_URL=…" in notice

@@ -160,12 +160,20 @@ def _prisma_notice(ctx: StepContext, urls: PrismaUrls) -> None:
     if not is_pooled(urls.database_url):
         return
     source = migration_source(ctx.project_dir)
-    if source is None or source.variable not in (None, URL_KEY):
+    if source is None:
         return
-    ctx.notice(
-        f"Prisma: {source.file} runs migrations through the pooled {URL_KEY} (they fail "
-        f"there): add {source.line} to its datasource, so they use {DIRECT_KEY}."
+    unset = (
+        ""
+        if urls.direct_url
+        else f"; set {DIRECT_KEY} too (--set {DIRECT_KEY}=…, a direct, non-pooled connection)"
     )
+    if source.variable in (None, URL_KEY):
+        ctx.notice(
+            f"Prisma: {source.file} runs migrations through the pooled {URL_KEY} (they fail "
+            f"there): add {source.line} to its datasource, so they use {DIRECT_KEY}{unset}."
+        )
+    elif source.variable == DIRECT_KEY and unset:
+        ctx.notice(f"Prisma: {source.file} runs migrations with {DIRECT_KEY}{unset}.")
 
 
 def _produce(ctx: StepContext, key: str, value: str, action: str, detail: str) -> None:
