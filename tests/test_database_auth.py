@@ -182,3 +182,30 @@ def test_refusal_through_the_cli_is_one_line(
     assert pg_cleartext.password not in err
     assert quote(pg_cleartext.password, safe="") not in err
     assert "Traceback" not in err
+
+
+def test_a_neon_host_is_verified_against_the_system_store(pg_ssl: PgServer) -> None:
+    # Neon's certificates come from public CAs: a self-signed one is refused for its name.
+    url = (
+        f"postgresql://{pg_ssl.user}:{quote(pg_ssl.password, safe='')}"
+        f"@ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech:{pg_ssl.port}/neondb"
+        "?sslmode=require&hostaddr=127.0.0.1"
+    )
+    with pytest.raises(SSLRefused) as err:
+        asyncio.run(check_connection(url))
+    assert "system's CA store" in str(err.value) and "password was not sent" in str(err.value)
+
+
+def test_the_shipped_supabase_root_is_supabases() -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from providers.postgres import SUPABASE_ROOT_CA
+
+    cert = x509.load_pem_x509_certificate(SUPABASE_ROOT_CA.read_bytes())
+    # The fingerprint Supabase's prod-ca-2021.crt has (Database settings → SSL).
+    assert cert.fingerprint(hashes.SHA256()).hex(":").upper() == (
+        "80:70:25:AD:50:D4:ED:21:9D:2C:9C:7D:29:9C:00:4F:"
+        "82:4E:B0:0C:F7:F6:5A:FE:F6:07:D0:7B:72:E6:CA:FA"
+    )
+    assert cert.subject.rfc4514_string().startswith("CN=Supabase Root 2021 CA")
