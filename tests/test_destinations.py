@@ -115,12 +115,12 @@ def test_plan_and_json_name_every_destination(
     block = out.split("Plan for production")[0]
     assert "Destinations:" in block
     for what, name, source in (
-        ("GitHub repository", REPO, "environment"),
+        ("GitHub repository", REPO, "the environment"),
         ("GitHub Actions environment", "none (repository secrets)", "default"),
-        ("Vercel project", VERCEL_PROJECT, "environment"),
-        ("Vercel team", TEAM, "environment"),
+        ("Vercel project", VERCEL_PROJECT, "the environment"),
+        ("Vercel team", TEAM, "the environment"),
         ("Cloudflare zone", f"the zone of {ZONE}", "NEXTAUTH_URL"),
-        ("S3 bucket", f"{world.bucket} (us-east-1)", "--set"),
+        ("S3 bucket", f"{world.bucket} (us-east-1, at {world.aws.url})", "--set"),
         ("Stripe webhook endpoint", SITE + "/api/webhooks/stripe", "NEXTAUTH_URL"),
     ):
         line = next(x for x in block.splitlines() if x.strip().startswith(what + " "))
@@ -130,7 +130,12 @@ def test_plan_and_json_name_every_destination(
     assert code == 0, err
     data = json.loads(out)
     assert data["destinations"] == [
-        {"step": "github", "destination": "GitHub repository", "name": REPO, "from": "environment"},
+        {
+            "step": "github",
+            "destination": "GitHub repository",
+            "name": REPO,
+            "from": "the environment",
+        },
         {
             "step": "github",
             "destination": "GitHub Actions environment",

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from wizard.engine import Session
 
 OPERATOR_SOURCES = {
-    "environment": "environment",
+    "environment": "the environment",
     "set": "--set",
     "prompt": "typed in the wizard",
     "keyring": "keyring",
@@ -72,7 +72,11 @@ def collect_destinations(session: Session, selected: list[str]) -> list[Destinat
             add("storage", "R2 endpoint", endpoint, where)
         else:
             region, _ = app("AWS_REGION")
-            add("storage", "S3 bucket", f"{bucket} ({region or 'us-east-1'})", source)
+            where = region or "us-east-1"
+            endpoint = s.env.get("AWS_ENDPOINT_URL_S3") or s.env.get("AWS_ENDPOINT_URL")
+            if endpoint:
+                where += f", at {endpoint}"
+            add("storage", "S3 bucket", f"{bucket} ({where})", source)
     if "cloudflare" in selected:
         zone, source = op("CLOUDFLARE_ZONE")
         if zone:
