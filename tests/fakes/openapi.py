@@ -537,7 +537,7 @@ class ApiSpec:
         if not isinstance(schema, dict) or depth > 30:
             return value
         if value is None and not schema.get("nullable"):
-            return self.sample(schema, depth)
+            return self._repair(self._sample(schema, depth), schema)
         branches = [*schema.get("oneOf", ()), *schema.get("anyOf", ())]
         if branches:
             for branch in branches:
@@ -552,7 +552,8 @@ class ApiSpec:
             out = dict(value)
             for name in schema.get("required", ()):
                 if name not in out and not self._flagged(props.get(name), "writeOnly"):
-                    out[name] = self.sample(props.get(name, {}), depth + 1)
+                    sub = props.get(name, {})
+                    out[name] = self._repair(self._sample(sub, depth + 1), sub)
             for name, sub in list(out.items()):
                 if name in props:
                     out[name] = self.complete(sub, props[name], depth + 1)
@@ -563,9 +564,41 @@ class ApiSpec:
 
     def sample(self, schema: Any, depth: int = 0) -> Any:
         """A small value the schema accepts (its example when that fits)."""
+        return self._repair(self._sample(schema, depth), schema)
+
+    def _repair(self, value: Any, schema: Any) -> Any:
+        # Parts of an allOf sampled apart can disagree (a success envelope's ``success`` is
+        # enum [true] in one part, a plain boolean in the other): set each value an error
+        # points at to what that error's schema wants, a few rounds at most.
+        for _ in range(8):
+            errors = list(self._read.evolve(schema=schema).iter_errors(value))
+            fixable = [e for e in errors if e.validator in ("enum", "type", "pattern")]
+            if not errors or not fixable:
+                return value
+            for error in fixable:
+                if error.validator == "enum":
+                    wanted = copy.deepcopy(error.validator_value[0])
+                elif error.validator == "pattern":
+                    # A literal prefix (Stripe's ^/v1/webhook_endpoints) is all a sample needs.
+                    wanted = re.split(r"[\\\[\](){}.*+?|$]", error.validator_value.lstrip("^"))[0]
+                else:
+                    wanted = self._sample(error.schema, 1)
+                value = _replace(value, list(error.absolute_path), wanted)
+        return value
+
+    def _sample(self, schema: Any, depth: int) -> Any:
         schema = self.deref(schema)
         if not isinstance(schema, dict) or depth > 30:
             return None
+        discriminator = schema.get("discriminator") or {}
+        mapping = discriminator.get("mapping") or {}
+        if mapping:
+            # The first kind the discriminator names, with its property saying so.
+            kind, ref = next(iter(mapping.items()))
+            value = self._sample({"$ref": ref}, depth + 1)
+            if isinstance(value, dict):
+                value[discriminator["propertyName"]] = kind
+            return value
         for key in ("example", "default"):
             if key in schema and self.valid_read(schema[key], schema):
                 return copy.deepcopy(schema[key])
@@ -573,13 +606,13 @@ class ApiSpec:
             return copy.deepcopy(schema["enum"][0])
         branches = [*schema.get("oneOf", ()), *schema.get("anyOf", ())]
         for branch in branches:
-            candidate = self.sample(branch, depth + 1)
+            candidate = self._sample(branch, depth + 1)
             if self.valid_read(candidate, schema):
                 return candidate
         if schema.get("allOf"):
             merged: Any = None
             for part in schema["allOf"]:
-                piece = self.sample(part, depth + 1)
+                piece = self._sample(part, depth + 1)
                 if isinstance(piece, dict):
                     merged = {**(merged or {}), **piece}
                 elif merged is None:
@@ -592,7 +625,7 @@ class ApiSpec:
         if kind == "object":
             return self.complete({}, {**schema, "allOf": []}, depth + 1)
         if kind == "array":
-            item = self.sample(schema.get("items", {}), depth + 1)
+            item = self._sample(schema.get("items", {}), depth + 1)
             return [item] * int(schema.get("minItems", 0))
         if kind == "string":
             return _FORMAT_SAMPLES.get(
@@ -683,6 +716,17 @@ _FORMAT_SAMPLES = {
     "ipv6": "2001:db8::1",
     "hostname": "example.com",
 }
+
+
+def _replace(value: Any, path: list[Any], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: _replace(value.get(head), rest, new)}
+    if isinstance(value, list) and isinstance(head, int) and head < len(value):
+        return [*value[:head], _replace(value[head], rest, new), *value[head + 1 :]]
+    return value
 
 
 def _match_media(ctype: str, content: Mapping[str, Any]) -> str | None:
