@@ -99,6 +99,9 @@ def test_endpoints_not_kept_are_told_from_ones_that_do_not_exist() -> None:
     # A kept path with a method the vendor does not have.
     wrong_method = spec.find("DELETE", "/v2/user")
     assert isinstance(wrong_method, openapi.Violation) and wrong_method.kind == "unknown-endpoint"
+    # Cloudflare's paths follow its server URL's /client/v4, with or without it.
+    assert request("cloudflare", "GET", "/client/v4/zones") == []
+    assert request("cloudflare", "GET", "/zones") == []
     # Sentry's paths end with a slash; without it there is no such endpoint.
     assert request("sentry", "GET", "/api/0/organizations/acme") != []
 

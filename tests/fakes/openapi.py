@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import extend
@@ -136,6 +136,10 @@ class ApiSpec:
         if tolerate:
             tolerate(self.doc)
         self.oas31 = str(doc.get("openapi", "")).startswith("3.1")
+        # The server URL's path (Cloudflare's /client/v4): the document's paths come after it.
+        # A stand-in usually stands at that base, but a client given the full URL sends it.
+        servers = doc.get("servers") or [{}]
+        self.base_path = urlsplit(str(servers[0].get("url", ""))).path.rstrip("/")
         self._paths = sorted(
             ((_template_regex(t), t) for t in self.doc["paths"]), key=lambda p: _specificity(p[1])
         )
@@ -212,6 +216,8 @@ class ApiSpec:
     # -- finding the operation -----------------------------------------------------------------
     def find(self, method: str, path: str) -> Operation | Violation:
         m = method.lower()
+        if self.base_path and path.startswith(self.base_path + "/"):
+            path = path[len(self.base_path) :]
         for regex, template in self._paths:
             match = regex.match(path)
             if not match:
