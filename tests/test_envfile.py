@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wizard import atomic
+from wizard.cli import main
 from wizard.envfile import (
+    MAX_CHECKED_SUBSTITUTIONS,
     EnvDocument,
     EnvEditConflict,
     UnrepresentableValue,
@@ -29,6 +31,7 @@ from wizard.envfile import (
     parse_value_nextjs,
     write_env_file,
 )
+from wizard.files import UnsafeFile
 
 NODE_DIR = Path(__file__).parent / "node"
 LOADER = NODE_DIR / "nextenv_load.js"
@@ -109,11 +112,11 @@ HOSTILE = [
 class NextEnv:
     """One long-lived node process running tests/node/nextenv_load.js."""
 
-    def __init__(self, node: str) -> None:
+    def __init__(self, node: str, env: dict[str, str] | None = None) -> None:
         self._proc = subprocess.Popen(
             [node, str(LOADER)],
             cwd=NODE_DIR,
-            env=NODE_ENV,
+            env=env or NODE_ENV,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -146,8 +149,7 @@ class NextEnv:
         self._proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def next_env() -> Iterator[NextEnv]:
+def _node() -> str:
     if not (NODE_DIR / "node_modules" / "@next" / "env" / "package.json").is_file():
         pytest.fail(
             "tests/node/node_modules is missing: run `npm ci --prefix tests/node` "
@@ -156,7 +158,23 @@ def next_env() -> Iterator[NextEnv]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH: install Node.js 20+, then `npm ci --prefix tests/node`")
-    env = NextEnv(node)
+    return node
+
+
+@pytest.fixture(scope="session")
+def next_env() -> Iterator[NextEnv]:
+    env = NextEnv(_node())
+    yield env
+    env.close()
+
+
+# Next.js started from a shell (or CI, or Vercel) whose environment holds names the file uses.
+OUTSIDE_ENV = {**NODE_ENV, "UNSET": "set-outside", "LOG_DIR": "/var/log/shell"}
+
+
+@pytest.fixture(scope="session")
+def next_env_outside() -> Iterator[NextEnv]:
+    env = NextEnv(_node(), OUTSIDE_ENV)
     yield env
     env.close()
 
@@ -324,7 +342,7 @@ file_text = st.builds(
     file_text, st.sampled_from([k for k in KEYS if k not in ("__proto__", "NODE_ENV")]), value_text
 )
 def test_parser_and_edits_agree_with_nextjs(
-    next_env: NextEnv, text: str, key: str, value: str
+    next_env: NextEnv, next_env_outside: NextEnv, text: str, key: str, value: str
 ) -> None:
     ours = parse_value_nextjs(text, PARSE_ENV)
     # A runaway expansion (ours is None) can take node seconds of exponential string growth
@@ -333,6 +351,12 @@ def test_parser_and_edits_agree_with_nextjs(
         theirs, order = next_env.read(text)
         assert ours == theirs
         assert [k for k, _ in order] == _js_order(list(ours))
+    # A file the wizard accepts reads the same in Next.js wherever it runs; the others are
+    # refused, and all those Next.js drops among them.
+    if EnvDocument.parse(text).load_problem() is None:
+        assert ours is not None
+        theirs_outside, _ = next_env_outside.read(text)
+        assert theirs_outside == ours
 
     doc = EnvDocument.parse(text)
     try:
@@ -551,12 +575,315 @@ def test_failed_write_keeps_the_old_file(
     assert sorted(os.listdir(tmp_path)) == [".env.production"]
 
 
-def test_write_does_not_follow_a_symlink(tmp_path: Path) -> None:
+def test_write_refuses_a_symlink_and_leaves_it(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.write_text("untouched")
     link = tmp_path / ".env.production"
     link.symlink_to(elsewhere)
-    write_env_file(link, EnvDocument.parse("A=1\n"))
-    assert not link.is_symlink()
+    with pytest.raises(UnsafeFile, match="symbolic link"):
+        write_env_file(link, EnvDocument.parse("A=1\n"))
+    with pytest.raises(UnsafeFile, match="symbolic link"):
+        atomic.write_atomic(link, "A=1\n")
+    assert link.is_symlink() and os.readlink(link) == str(elsewhere)
     assert elsewhere.read_text() == "untouched"
-    assert link.read_text() == "A=1\n"
+    assert sorted(os.listdir(tmp_path)) == [".env.production", "elsewhere"]
+
+
+# --- a file Next.js would not load exactly as we read it stops everything (issue 12, 2) ------
+
+VERCEL_TOKEN = "vercel_envfile_TOKEN_0c4e8a2f6b1d"
+TEAM = "team_envfile"
+
+
+def cli(project: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """``wizard.cli.main`` as a user runs it: exit code, stdout, stderr."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in (env or {}).items():
+            mp.setenv(key, value)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([*args[:1], "--project-dir", str(project), *args[1:]])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def vercel(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
+    """A Vercel stand-in the run would push to: it must receive no request at all."""
+    from tests.fakes.vercel import FakeVercel
+
+    with FakeVercel(VERCEL_TOKEN) as fake:
+        fake.add_project("dream-pixel", team_id=TEAM)
+        env = {
+            "VERCEL_TOKEN": VERCEL_TOKEN,
+            "VERCEL_ORG_ID": TEAM,
+            "VERCEL_PROJECT_ID": "dream-pixel",
+            "VERCEL_API_URL": fake.url,
+            "NO_COLOR": "1",
+        }
+        yield fake, env
+
+
+# Each: a file, the line and key named, and what Next.js (the real @next/env) does with it.
+REFUSED = [
+    # The issue's example: Next.js drops the whole file (stack overflow).
+    ("NEXTAUTH_URL=https://x.example\nLOG_DIR=$LOG_DIR/app\n", 2, "LOG_DIR", "rejects"),
+    ("A=1\nB=${C}\nC=x$B\n", 2, "B", "rejects"),  # a loop through two keys
+    ("A=$hasOwnProperty\n", 1, "A", "rejects"),  # a built-in Next.js calls and fails on
+    ("A=ok\nB=x$constructor\n", 2, "B", "differs"),  # read as "x[object global]"
+    ("A=${UNSET}/x\n", 1, "A", "differs"),  # whatever the shell or CI holds
+    ("A=${UNSET:-fallback}\n", 1, "A", "differs"),
+    ("# logs\nLOG=${LOG_DIR}/app\n", 2, "LOG", "differs"),
+    ("A=x\nB=$NODE_ENV\n", 2, "B", "differs"),  # "production" in Next.js, not the file's
+]
+
+
+@pytest.mark.parametrize(("text", "line", "key", "nextjs"), REFUSED)
+def test_what_is_refused_is_what_nextjs_rejects_or_reads_otherwise(
+    next_env: NextEnv, next_env_outside: NextEnv, text: str, line: int, key: str, nextjs: str
+) -> None:
+    problem = EnvDocument.parse(text).load_problem()
+    assert problem is not None and (problem.line, problem.key) == (line, key)
+    ours = EnvDocument.parse(text).values()
+    if nextjs == "rejects":
+        assert next_env.read(text)[0] is None
+    else:
+        theirs, _ = next_env_outside.read(text)
+        assert theirs is not None and theirs != ours
+
+
+def test_deep_chains_are_refused_well_before_nodes_stack_ends(next_env: NextEnv) -> None:
+    def chain(n: int) -> str:
+        return "".join(f"A{i}=$A{i + 1}\n" for i in range(n)) + f"A{n}=end\n"
+
+    # Node overflows somewhere between 4,000 and 5,000 nested substitutions (V8's frames):
+    # the wizard refuses from 1,000 on, far from where it could guess wrong.
+    assert next_env.read(chain(6000))[0] is None
+    assert next_env.read(chain(MAX_CHECKED_SUBSTITUTIONS))[0] is not None
+    problem = EnvDocument.parse(chain(MAX_CHECKED_SUBSTITUTIONS + 1)).load_problem()
+    assert problem is not None and problem.key == "A0" and "substitutions" in problem.problem
+    assert EnvDocument.parse(chain(MAX_CHECKED_SUBSTITUTIONS - 1)).load_problem() is None
+    # Doubling values grow past what V8 or this check handles: refused, not computed.
+    doubling = "A=" + "x" * 64 + "\n" + "".join(f"B{i}=$B{i - 1}$B{i - 1}\n" for i in range(1, 30))
+    doubling = doubling.replace("$B0", "$A")
+    problem = EnvDocument.parse(doubling).load_problem()
+    assert problem is not None and "MB" in problem.problem
+
+
+def test_files_the_wizard_accepts_read_the_same_everywhere(next_env_outside: NextEnv) -> None:
+    text = (
+        "A=1\nB=${A}x\nC=\\$UNSET\nW=${W:- }padded\nD=$B$B\nDATA_DIR=/srv/data\n"
+        "E=${DATA_DIR}/app\nF='single $A'\nG=\"$E\"\n"
+    )
+    doc = EnvDocument.parse(text)
+    assert doc.load_problem() is None
+    theirs, _ = next_env_outside.read(text)
+    assert theirs == doc.values(PARSE_ENV)
+
+
+@pytest.mark.parametrize("command", [["plan"], ["apply", "--yes"], ["--plain"]])
+def test_refused_file_stops_plan_apply_and_the_wizard_before_anything(
+    tmp_path: Path, vercel: tuple[Any, dict[str, str]], command: list[str]
+) -> None:
+    fake, env = vercel
+    project = tmp_path / "app"
+    project.mkdir()
+    text = "# production\r\nNEXTAUTH_URL=https://x.example\r\nLOG_DIR=$LOG_DIR/app\r\nOK=1\r\n"
+    env_file = project / ".env.production"
+    env_file.write_bytes(text.encode())
+    env_file.chmod(0o644)
+    before = env_file.stat()
+    if command[0] != "--plain":
+        command = [*command, "--only", "secrets,env-file,vercel"]
+    code, _, err = cli(project, *command, env=env)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: .env.production line 3: LOG_DIR refers to itself")
+    assert "escape it as \\$" in lines[0] and "nothing was changed or sent" in lines[0]
+    assert env_file.read_bytes() == text.encode()
+    after = env_file.stat()
+    assert (after.st_mtime_ns, after.st_ino, stat.S_IMODE(after.st_mode)) == (
+        before.st_mtime_ns,
+        before.st_ino,
+        0o644,
+    )
+    assert sorted(os.listdir(project)) == [".env.production"]  # no state, no .gitignore
+    assert fake.requests() == []
+
+
+def test_refused_file_leaves_status_and_reset_working(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env.production"
+    env_file.write_text("LOG_DIR=$LOG_DIR/app\n")
+    assert cli(tmp_path, "status")[0] == 0
+    assert cli(tmp_path, "reset", "--yes")[0] == 0
+    assert env_file.read_text() == "LOG_DIR=$LOG_DIR/app\n"
+
+
+def test_refused_env_file_input_names_its_line(tmp_path: Path) -> None:
+    given = tmp_path / "given.env"
+    given.write_text("# from the vault\nSENTRY_AUTH_TOKEN=abc\nSTRIPE_SECRET_KEY=sk_live_$HOME\n")
+    code, _, err = cli(tmp_path, "plan", "--env-file", str(given))
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"error: --env-file {given} line 3: STRIPE_SECRET_KEY refers to $HOME, which this file "
+        "does not set: Next.js then reads it from the environment it runs in, which this "
+        "wizard cannot see — if the $ is meant literally, escape it as \\$ (\\$HOME), or define "
+        "HOME in the file; nothing was changed or sent"
+    ]
+    assert not (tmp_path / ".env.production").exists()
+
+
+# --- only regular files, never through a link (issue 12, point 5) ---------------------------
+
+
+def cli_process(project: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The installed entry point in a child process: a hang fails the test (timeout)."""
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", "--project-dir", str(project), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", [["plan"], ["apply", "--yes"]])
+def test_env_file_linked_outside_is_refused_and_left_alone(
+    tmp_path: Path, home: Path, vercel: tuple[Any, dict[str, str]], command: list[str]
+) -> None:
+    fake, env = vercel
+    bashrc = home / ".bashrc"
+    bashrc.write_text("export GITHUB_TOKEN=ghp_fromTheBashrc0123456789\nalias ll='ls -l'\n")
+    shared = tmp_path / "shared" / "prod.env"  # a deliberate link to a shared file
+    shared.parent.mkdir()
+    shared.write_text("NEXTAUTH_URL=https://x.example\n")
+    for target in (bashrc, shared):
+        project = tmp_path / f"app-{target.name}"
+        project.mkdir()
+        link = project / ".env.production"
+        link.symlink_to(target)
+        before = target.read_bytes()
+        code, out, err = cli(project, *command, "--only", "secrets,env-file,vercel", env=env)
+        assert code == 1
+        (line,) = err.strip().splitlines()
+        assert line.startswith(f"error: .env.production is a symbolic link to {target}; ")
+        assert "silently replace your link with a regular file" in line
+        assert "ghp_" not in out + err
+        assert link.is_symlink() and os.readlink(link) == str(target)
+        assert target.read_bytes() == before
+    assert fake.requests() == []
+
+
+def test_env_file_link_to_a_device_or_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
+    zero = tmp_path / "zero"
+    zero.mkdir()
+    (zero / ".env.production").symlink_to("/dev/zero")
+    proc = cli_process(zero, "plan")
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: .env.production is a symbolic link to /dev/zero; ")
+
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / ".env.production")
+    proc = cli_process(fifo, "apply", "--yes")
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: .env.production is a named pipe (FIFO), not a regular file")
+    assert stat.S_ISFIFO(os.lstat(fifo / ".env.production").st_mode)
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "directory", "link", "missing", "huge"])
+def test_env_file_option_takes_only_a_regular_file(tmp_path: Path, home: Path, kind: str) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    given = tmp_path / "given.env"
+    expected = {
+        "dev-zero": "is a device, not a regular file",
+        "fifo": "is a named pipe (FIFO), not a regular file",
+        "directory": "is a directory",
+        "link": f"is a symbolic link to {home / '.bashrc'}",
+        "missing": "no such file",
+        "huge": "more than the 4096 KB this wizard reads",
+    }[kind]
+    if kind == "dev-zero":
+        given = Path("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(given)
+    elif kind == "directory":
+        given.mkdir()
+    elif kind == "link":
+        (home / ".bashrc").write_text("export GITHUB_TOKEN=ghp_fromTheBashrc0123456789\n")
+        given.symlink_to(home / ".bashrc")
+    elif kind == "huge":
+        given.write_bytes(b"A=" + b"x" * (5 << 20) + b"\n")
+    proc = cli_process(project, "plan", "--env-file", str(given), timeout=30)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: --env-file {given}")
+    assert expected in line
+    assert "ghp_" not in proc.stdout + proc.stderr
+    assert sorted(os.listdir(project)) == []
+
+
+def test_gitignore_link_is_refused_and_left_alone(tmp_path: Path) -> None:
+    shared = tmp_path / "global-gitignore"
+    shared.write_text("node_modules/\n")
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / ".gitignore").symlink_to(shared)
+    code, _, err = cli(project, "apply", "--yes", "--only", "secrets,env-file", "--set", "X=1")
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: .gitignore is a symbolic link to {shared}")
+    assert shared.read_text() == "node_modules/\n"
+    assert (project / ".gitignore").is_symlink()
+    assert not (project / ".env.production").exists()
+
+
+# --- never write secrets into a file git tracks (issue 12, point 6) --------------------------
+
+
+def git(project: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_tracked_env_file_is_refused_with_how_to_untrack(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    git(project, "init", "-q")
+    env_file = project / ".env.production"
+    text = "# committed by mistake\nOLD_TOKEN=committed-secret-value\n"
+    env_file.write_text(text)
+    git(project, "add", ".env.production")
+    git(project, "commit", "-q", "-m", "oops")
+    want = "GOOD_VALUE=1"
+
+    code, out, err = cli(project, "plan", "--only", "secrets,env-file", "--set", want)
+    assert code == 1
+    problem = next(line for line in err.splitlines() if "tracked by git" in line)
+    assert "git rm --cached .env.production" in problem and "rotate" in problem
+    assert "committed-secret-value" not in out + err
+
+    code, _, err = cli(project, "apply", "--yes", "--only", "secrets,env-file", "--set", want)
+    assert code == 1 and "git rm --cached .env.production" in err
+    assert env_file.read_text() == text
+    assert not (project / ".gitignore").exists()
+
+    # Untracked (the fix the message gives), the same run goes through.
+    git(project, "rm", "-q", "--cached", ".env.production")
+    code, _, err = cli(project, "apply", "--yes", "--only", "secrets,env-file", "--set", want)
+    assert code == 0, err
+    assert load_env_file(env_file).values()["GOOD_VALUE"] == "1"

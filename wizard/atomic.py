@@ -9,6 +9,8 @@ import secrets
 import time
 from pathlib import Path
 
+from wizard.files import refuse_link
+
 
 def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` (str is written as UTF-8) in one atomic step.
@@ -16,9 +18,11 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o600) -> None:
     The temp file is created in the target's folder (a rename is only atomic within one file
     system) with ``mode`` from the first byte on, so a secret is never readable by others, not
     even for a moment; the mode is forced past the umask, and a target that had wider bits ends
-    up with exactly ``mode``. A symlink at ``path`` is replaced by a regular file rather than
-    followed. On any failure the temp file is removed and the old file is left as it was.
+    up with exactly ``mode``. A symlink (or anything but a regular file) at ``path`` is
+    refused (``UnsafeFile``): never followed, never silently replaced. On any failure the temp
+    file is removed and the old file is left as it was.
     """
+    refuse_link(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = path.parent
     # Named after the target so `.env.*` in .gitignore covers a temp left by a kill -9.

@@ -37,7 +37,13 @@ from wizard.changes import Change
 from wizard.context import ProgressFn, StepContext, keyed_digest
 from wizard.credentials import CredentialStore, scoped_account
 from wizard.destinations import Destination, collect_destinations
-from wizard.envfile import EnvDocument, UnrepresentableValue, format_assignment, load_env_file
+from wizard.envfile import (
+    EnvDocument,
+    UnrepresentableValue,
+    format_assignment,
+    load_checked_env_file,
+    load_env_file,
+)
 from wizard.errors import SetupError, UsageError, ValidationFailed
 from wizard.generate import new_secret
 from wizard.state import (
@@ -189,7 +195,12 @@ class Session:
         env = dict(os.environ if env is None else env)
         catalogue = load_catalogue(project_dir)
         state = load_state(project_dir, environment)
-        document = load_env_file(project_dir / f".env.{environment}")
+        # A file Next.js would read otherwise than we do (or not at all) stops everything here,
+        # before any value is derived from it: nothing is changed or sent.
+        document = load_checked_env_file(project_dir / f".env.{environment}")
+        from wizard.gitignore import ensure_ignored
+
+        ensure_ignored(project_dir, dry_run=True)  # a .gitignore we could not update stops too
         session = cls(
             project_dir,
             environment,
@@ -517,6 +528,11 @@ class Session:
     def problems(self, step_ids: Iterable[str] | None = None) -> list[str]:
         selected = self.selection(step_ids)
         problems: list[str] = []
+        from wizard.gitignore import tracked_problem
+
+        # Every run may write secrets into the env file: never into one git commits.
+        if tracked := tracked_problem(self.project_dir, f".env.{self.environment}"):
+            problems.append(tracked)
         seen: set[str] = set()
         # Every app value is checked, selected step or not: all of them get written.
         given = [
@@ -673,12 +689,14 @@ class Session:
     def _persist_provided(self, key: str, value: str) -> None:
         # A secret shown once (webhook secret, access key) must survive a later failure.
         from wizard.envfile import write_env_file
-        from wizard.gitignore import ensure_ignored
+        from wizard.gitignore import ensure_ignored, refuse_tracked
 
+        name = f".env.{self.environment}"
+        refuse_tracked(self.project_dir, name)
         # The file is about to hold a secret: make sure git will not pick it up first.
         ensure_ignored(self.project_dir, dry_run=False)
-        path = self.project_dir / f".env.{self.environment}"
-        doc = load_env_file(path)  # the env-file step may have rewritten it since open
+        path = self.project_dir / name
+        doc = load_checked_env_file(path)  # the env-file step may have rewritten it since open
         doc.set(key, value)
         write_env_file(path, doc)
         self.document = doc
@@ -981,18 +999,14 @@ def _groups(step_ids: list[str]) -> list[list[str]]:
 def read_input_env_file(path: Path) -> dict[str, str]:
     """``--env-file``: read in the one dialect the project uses, Next.js's, exactly as
     ``@next/env`` would (``\\$`` is a dollar, ``$X`` expands within the file), so a file
-    that works for Next.js, or that this wizard wrote, gives the same values here."""
-    if not path.is_file():
-        raise UsageError(f"--env-file {path}: no such file")
-    try:
-        doc = load_env_file(path)
-    except OSError as exc:
-        raise UsageError(f"--env-file {path}: cannot read it ({exc.strerror})") from None
-    if doc.load_error:
-        raise UsageError(f"--env-file {path}: Next.js could not load it: {doc.load_error}")
+    that works for Next.js, or that this wizard wrote, gives the same values here. Only a
+    regular file, not through a link, of sane size; one Next.js would not load exactly so is
+    refused (``load_checked_env_file``)."""
+    what = f"--env-file {path}"
+    doc = load_checked_env_file(path, what=what, missing_ok=False)
     out: dict[str, str] = {}
     for key, value in doc.values().items():
         if err := env_key(key):
-            raise UsageError(f"--env-file {path}: {key!r} {err}")
+            raise UsageError(f"{what}: {key!r} {err}")
         out[key] = value
     return out

@@ -39,11 +39,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.atomic import write_atomic
+from wizard.errors import SetupError
+from wizard.files import read_regular, refuse_link
 
 # JavaScript's \s (WhiteSpace and LineTerminator), which String.prototype.trim also strips.
 # Python's \s and str.strip() use a different set, so both are spelled out.
@@ -120,7 +122,11 @@ class EnvEditConflict(ValueError):
 
 
 class _ExpansionOverflow(Exception):
-    """dotenv-expand would recurse until Node's stack overflows."""
+    """dotenv-expand would recurse until Node's stack overflows (or outgrow V8's strings)."""
+
+    def __init__(self, *, too_long: bool = False) -> None:
+        super().__init__()
+        self.too_long = too_long
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -192,16 +198,30 @@ def _last_unescaped_dollar(value: str) -> int:
     return index
 
 
-def _interpolate(value: str, env: Mapping[str, str], parsed: Mapping[str, str]) -> str:
-    """dotenv-expand's ``_interpolate``, its recursion turned into a loop."""
-    for _ in range(MAX_EXPANSION_STEPS):
+def _interpolate(
+    value: str,
+    env: Mapping[str, str],
+    parsed: Mapping[str, str],
+    *,
+    max_steps: int = MAX_EXPANSION_STEPS,
+    max_length: int = MAX_EXPANDED_LENGTH,
+    on_reference: Callable[[str, int], None] | None = None,
+) -> str:
+    """dotenv-expand's ``_interpolate``, its recursion turned into a loop.
+
+    ``on_reference(name, length)`` sees every substitution (the name, the value's length
+    before it) and may raise to stop the expansion.
+    """
+    for _ in range(max_steps):
         index = _last_unescaped_dollar(value)
         if index < 0:
             return value
-        match = _REFERENCE.search(value[index:])
-        if match is None:
+        match = _REFERENCE.search(value, index)
+        if match is None or match.start() != index:
             return value
         group, name, default = match[1], match[2], match[3]
+        if on_reference is not None:
+            on_reference(name, len(value))
         # JavaScript's ||: an empty string falls through to the next source.
         replacement = env.get(name) or default or parsed.get(name) or ""
         position = value.find(group)  # replace() with a string hits the first occurrence
@@ -210,8 +230,8 @@ def _interpolate(value: str, env: Mapping[str, str], parsed: Mapping[str, str]) 
             + _js_substitution(replacement, group, value, position)
             + value[position + len(group) :]
         )
-        if len(value) > MAX_EXPANDED_LENGTH:
-            raise _ExpansionOverflow
+        if len(value) > max_length:
+            raise _ExpansionOverflow(too_long=True)
     raise _ExpansionOverflow
 
 
@@ -248,6 +268,154 @@ def parse_value_nextjs(
         return expand_nextjs(parsed, env)
     except _ExpansionOverflow:
         return None
+
+
+# --- what the wizard can rely on -----------------------------------------------------------
+
+# What `process.env.NAME` / `parsed.NAME` give for these names in JavaScript is a built-in
+# (a function, an object), never a variable: Next.js reads "[object ...]" or fails the file.
+_PROTOTYPE_NAMES = frozenset(
+    {
+        "constructor",
+        "hasOwnProperty",
+        "isPrototypeOf",
+        "propertyIsEnumerable",
+        "toLocaleString",
+        "toString",
+        "valueOf",
+        "__proto__",
+        "__defineGetter__",
+        "__defineSetter__",
+        "__lookupGetter__",
+        "__lookupSetter__",
+    }
+)
+# Names Next.js's own process always has: a reference reads them from there, not the file.
+_ENVIRONMENT_NAMES = frozenset({"NODE_ENV", "__NEXT_PROCESSED_ENV"})
+# Far below Node's stack (it overflows between 4,000 and 5,000 nested substitutions), far
+# above any chain a person writes: past these the wizard cannot be sure what Next.js reads.
+MAX_CHECKED_SUBSTITUTIONS = 1000
+MAX_CHECKED_LENGTH = 1 << 22  # characters in one expanded value
+MAX_CHECKED_WORK = 1 << 26  # characters copied while expanding the whole file
+_ESCAPE_FIX = "if the $ is meant literally, escape it as \\$"
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """Why the wizard will not work from a file: Next.js would reject it, or read it in a way
+    the wizard cannot know. Never holds a value."""
+
+    line: int
+    key: str
+    problem: str
+    fix: str
+
+    def describe(self, name: str) -> str:
+        return f"{name} line {self.line}: {self.key} {self.problem} — {self.fix}"
+
+
+class EnvFileRefused(SetupError):
+    """An env file the wizard will not read from or write to; nothing was changed or sent."""
+
+
+class _Stop(Exception):
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+
+
+def _reference_problem(name: str, defined: Mapping[str, str]) -> _Stop | None:
+    if name in _PROTOTYPE_NAMES:
+        return _Stop(
+            f"refers to ${name}, which Next.js reads as a JavaScript built-in, not a variable",
+            f"{_ESCAPE_FIX}, or use another name",
+        )
+    if name in _ENVIRONMENT_NAMES:
+        return _Stop(
+            f"refers to ${name}, which Next.js reads from its own process, not from this file",
+            f"{_ESCAPE_FIX}, or write the value out",
+        )
+    if name not in defined:
+        return _Stop(
+            f"refers to ${name}, which this file does not set: Next.js then reads it from the "
+            "environment it runs in, which this wizard cannot see",
+            f"{_ESCAPE_FIX} (\\${name}), or define {name} in the file",
+        )
+    return None
+
+
+def find_load_problem(text: str) -> LoadProblem | None:
+    """The first reason Next.js would not load ``text`` exactly as this module reads it.
+
+    * a ``$`` expansion that never ends, or runs deeper than ``MAX_CHECKED_SUBSTITUTIONS``
+      (Node's stack overflows and Next.js ignores the whole file), or grows past
+      ``MAX_CHECKED_LENGTH``;
+    * a reference to a name the file does not define: Next.js fills it from its own
+      environment (the shell, CI, Vercel), so the value depends on where it runs;
+    * a reference to a JavaScript built-in name (``$constructor``, ``$hasOwnProperty``...).
+    """
+    entries = _analyse(text)
+    line_of = {e.key: e.line for e in entries}  # the last assignment is the one read
+    parsed = {k: _as_node_decodes(v) for k, v in dotenv_parse(text).items()}
+    for key, raw in parsed.items():
+        for match in _REFERENCE.finditer(raw):
+            if stop := _reference_problem(match[2], parsed):
+                return LoadProblem(line_of[key], key, stop.problem, stop.fix)
+
+    work = 0
+    result = dict(parsed)
+    for key in _js_property_order(list(result)):
+
+        def watch(name: str, length: int) -> None:
+            nonlocal work
+            work += length
+            if stop := _reference_problem(name, parsed):
+                raise stop
+            if work > MAX_CHECKED_WORK:
+                raise _Stop(
+                    "needs more $ expansion than this wizard checks (over "
+                    f"{MAX_CHECKED_WORK >> 20} MB of text)",
+                    f"{_ESCAPE_FIX}, or write the values out",
+                )
+
+        try:
+            value = _interpolate(
+                result[key],
+                {},
+                result,
+                max_steps=MAX_CHECKED_SUBSTITUTIONS,
+                max_length=MAX_CHECKED_LENGTH,
+                on_reference=watch,
+            )
+        except _Stop as stop:
+            return LoadProblem(line_of[key], key, stop.problem, stop.fix)
+        except _ExpansionOverflow as overflow:
+            return LoadProblem(line_of[key], key, *_runaway(key, parsed[key], overflow))
+        result[key] = value.replace("\\$", "$")
+    return None
+
+
+def _runaway(key: str, raw: str, overflow: _ExpansionOverflow) -> tuple[str, str]:
+    names = [m[2] for m in _REFERENCE.finditer(raw)]
+    via = f" (through ${names[0]})" if names else ""
+    if overflow.too_long:
+        return (
+            f"expands to more than {MAX_CHECKED_LENGTH >> 20} MB{via}, more than this wizard "
+            "checks or Next.js handles well",
+            f"{_ESCAPE_FIX}, or write the value out",
+        )
+    if key in names:
+        return (
+            f"refers to itself (${key}), so it expands without end: Next.js stops with "
+            "'Maximum call stack size exceeded' and ignores the whole file",
+            _ESCAPE_FIX,
+        )
+    return (
+        f"expands without end, or through more than {MAX_CHECKED_SUBSTITUTIONS:,} nested "
+        f"substitutions{via}: Next.js runs out of stack on such a file and ignores all of it",
+        f"{_ESCAPE_FIX}, or break the chain of references",
+    )
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -432,6 +600,7 @@ class _Entry:
     end: int  # just past the value, or past the separator when there is no value
     line_start: int  # start of the physical line holding the key
     line_end: int  # just past the terminator of the physical line holding ``end``
+    line: int  # the number (from 1) of the line holding the key, as an editor counts
 
 
 def _analyse(text: str) -> list[_Entry]:
@@ -468,6 +637,7 @@ def _analyse(text: str) -> list[_Entry]:
                 end=end,
                 line_start=original_starts[key_line],
                 line_end=end_of_line(end_line),
+                line=key_line + 1,
             )
         )
     return entries
@@ -530,6 +700,11 @@ class EnvDocument:
                 "with 'Maximum call stack size exceeded' and ignores the whole file"
             )
         return None
+
+    def load_problem(self) -> LoadProblem | None:
+        """Why Next.js would not load this file exactly as the wizard reads it (see
+        ``find_load_problem``), or None."""
+        return find_load_problem(self._text)
 
     def get(self, key: str) -> str | None:
         return self.values().get(key)
@@ -597,18 +772,45 @@ class EnvDocument:
         self._commit(key, [(without(True), expected), (without(False), expected)])
 
 
-def load_env_file(path: Path) -> EnvDocument:
+def load_env_file(path: Path, *, what: str | None = None, missing_ok: bool = True) -> EnvDocument:
     """The file as a document; a missing file is an empty one.
 
-    Bytes that are not UTF-8 are kept as they are on rewrite, and read as U+FFFD, as Node does.
+    Read with ``read_regular``: a link, a device, a FIFO, a directory or a file over its size
+    cap raises ``UnsafeFile`` (one line naming ``what``). Bytes that are not UTF-8 are kept as
+    they are on rewrite, and read as U+FFFD, as Node does.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    if what is None and path.is_symlink():
+        # The project's own file: say why a deliberate link is not followed (read_regular
+        # refuses it too, should one appear in between).
+        refuse_link(path, what=path.name, hint=_LINK_HINT)
+    data = read_regular(path, what=what or path.name, missing_ok=missing_ok)
+    if data is None:
         return EnvDocument.empty()
     return EnvDocument.parse(data.decode("utf-8", "surrogateescape"))
 
 
+def load_checked_env_file(
+    path: Path, *, what: str | None = None, missing_ok: bool = True
+) -> EnvDocument:
+    """``load_env_file``, refusing a file Next.js would not load exactly as the wizard reads it
+    (``find_load_problem``): the whole run stops before anything is changed or sent."""
+    doc = load_env_file(path, what=what, missing_ok=missing_ok)
+    problem = doc.load_problem()
+    if problem is not None:
+        raise EnvFileRefused(problem.describe(what or path.name) + "; nothing was changed or sent")
+    return doc
+
+
+# Why a deliberate link (a shared file elsewhere) is refused rather than followed or replaced.
+_LINK_HINT = (
+    "it would have to write secrets where the link points, or silently replace your link "
+    "with a regular file; replace the link with a copy of the file if this project should "
+    "have its own"
+)
+
+
 def write_env_file(path: Path, doc: EnvDocument) -> None:
-    """Write atomically with mode 0600 (whatever mode the old file had)."""
+    """Write atomically with mode 0600 (whatever mode the old file had); never through or over
+    a link (``refuse_link``)."""
+    refuse_link(path, what=path.name, hint=_LINK_HINT)
     write_atomic(path, doc.render().encode("utf-8", "surrogateescape"), mode=0o600)

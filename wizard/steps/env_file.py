@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from wizard.context import StepContext
-from wizard.envfile import load_env_file, write_env_file
-from wizard.gitignore import ensure_ignored
+from wizard.envfile import load_checked_env_file, write_env_file
+from wizard.gitignore import ensure_ignored, refuse_tracked
 
 
 async def run(ctx: StepContext) -> None:
     path = ctx.project_dir / f".env.{ctx.environment}"
-    doc = load_env_file(path)
+    # Checked again: the file may have changed since the session opened.
+    doc = load_checked_env_file(path)
     existing = doc.values()
     target = path.name
     held = ctx.values.held
@@ -35,6 +36,7 @@ async def run(ctx: StepContext) -> None:
         ctx.change("env-file", ".gitignore", "update", ", ".join(missing_ignores), kind="resource")
     if ctx.dry_run:
         return
+    refuse_tracked(ctx.project_dir, path.name)
     ensure_ignored(ctx.project_dir, dry_run=False)
     write_env_file(path, doc)
     _record_generated(ctx, doc.values())
