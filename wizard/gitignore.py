@@ -68,8 +68,8 @@ def tracked_by_git(project_dir: Path, name: str) -> bool:
     (``core.fsmonitor`` is off), and git takes no lock (``GIT_OPTIONAL_LOCKS=0``).
     """
     git = shutil.which("git")
-    if git is None:
-        return False
+    if git is None or not _inside_a_repository(project_dir):
+        return False  # and no child process where there is nothing to ask
     env = {k: v for k, v in os.environ.items() if k in _GIT_ENV or k.startswith("LC_")}
     env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", GIT_LITERAL_PATHSPECS="1")
     try:
@@ -86,6 +86,12 @@ def tracked_by_git(project_dir: Path, name: str) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return proc.returncode == 0
+
+
+def _inside_a_repository(project_dir: Path) -> bool:
+    """A ``.git`` (folder, or file for worktrees and submodules) here or above: where git
+    itself would look, its environment being cleared of GIT_DIR and the like."""
+    return any(os.path.lexists(d / ".git") for d in (project_dir, *project_dir.parents))
 
 
 # What git needs to find itself and the user's config; nothing else of ours.
