@@ -190,3 +190,40 @@ def test_a_value_we_pushed_is_ours_to_update(clone: Clone, monkeypatch: pytest.M
     assert changes(out)[("vercel", "NEXTAUTH_SECRET")]["action"] == "unchanged"
     held = [n.split(":")[0] for n in json.loads(out)["notices"] if "cannot be read" in n]
     assert held == ["SENTRY_PROJECT"]  # the GitHub one, a default: still not replaced
+
+
+def test_a_value_vercel_shows_is_used_instead_of_a_generated_or_default_one(
+    clone: Clone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readable entries (encrypted, plain) set by hand: what production runs with is known,
+    so a fresh clone takes it, for the env file too, and replaces nothing."""
+    for env in list(clone.project.envs):
+        clone.project.envs.remove(env)
+    clone.vercel.add_env(clone.project, "NEXTAUTH_SECRET", PROD_NEXTAUTH, type="encrypted")
+    clone.vercel.add_env(clone.project, "S3_BUCKET", "dp-prod-images", type="plain")
+    clone.vercel.add_env(clone.project, "AWS_REGION", "eu-west-3", type="encrypted")
+
+    code, out, err = clone.cli(monkeypatch, "plan", "--json")
+    assert code == 0, err
+    got = changes(out)
+    for key in ("NEXTAUTH_SECRET", "S3_BUCKET", "AWS_REGION"):
+        assert got[("vercel", key)]["action"] == "unchanged", key
+        assert got[("env-file", key)]["action"] == "add", key
+    assert any(
+        n.startswith("NEXTAUTH_SECRET: Vercel already serves") for n in json.loads(out)["notices"]
+    )
+
+    code, _, err = clone.cli(monkeypatch, "apply", "--yes")
+    assert code == 0, err
+    assert clone.vercel_value("NEXTAUTH_SECRET") == [PROD_NEXTAUTH]
+    assert clone.vercel_value("S3_BUCKET") == ["dp-prod-images"]
+    assert clone.vercel_value("AWS_REGION") == ["eu-west-3"]
+    written = clone.env_file()
+    assert written["NEXTAUTH_SECRET"] == PROD_NEXTAUTH
+    assert written["S3_BUCKET"] == "dp-prod-images" and written["AWS_REGION"] == "eu-west-3"
+    assert [r.method for r in clone.vercel.writes()] == ["POST"]  # the other keys' add
+
+    # A value given still wins over what Vercel shows, and says so.
+    code, out, _ = clone.cli(monkeypatch, "plan", "--json", "--set", "AWS_REGION=us-west-2")
+    line = changes(out)[("vercel", "AWS_REGION")]
+    assert line["action"] == "update"

@@ -794,6 +794,13 @@ class Session:
             return result
         # Before the first change: what exists remotely, unseen, and would be replaced by a
         # value nobody gave is left alone by every step of this run.
+        try:
+            result.notices.extend(await self._adopt_readable(contexts))
+        except ProviderError as exc:
+            result.failures["vercel"] = self._failure("vercel", exc)
+            if on_step:
+                on_step("vercel", "failed", result.failures["vercel"])
+            return result
         result.notices.extend(self._hold_unseen(contexts))
 
         for group in _groups(todo):
@@ -840,6 +847,33 @@ class Session:
         # Operator values (VERCEL_TOKEN...) come from the operator: the environment, the
         # keyring, a prompt. Keys with no value here are not pushed at all.
         return True
+
+    async def _adopt_readable(self, contexts: Mapping[str, StepContext]) -> list[str]:
+        """Where Vercel shows the value it serves (plain or encrypted) and no push of ours
+        is recorded, that value stands instead of a generated or default one: replacing it
+        would change what production runs with, and the env file should hold it too."""
+        ctx = contexts.get("vercel")
+        if ctx is None:
+            return []
+        vs = self.values
+        keys = [k for k in vs.app if not self._given(k) and k not in self.inputs.rotate]
+        if not keys:
+            return []
+        from wizard.steps.vercel import readable
+
+        found = await readable(ctx, keys)
+        lines = []
+        for key, value in found.items():
+            if value == vs.app[key]:
+                continue
+            vs.set_app(key, value, "vercel")
+            vs.generated_earlier.discard(key)
+            lines.append(
+                f"{key}: Vercel already serves a value for {self.environment}, and it is "
+                f"used (not a {'generated' if self._rotatable(key) else 'default'} one); give "
+                f"another with --env-file FILE or --set {key}=… to change it"
+            )
+        return lines
 
     def _hold_unseen(self, contexts: Mapping[str, StepContext]) -> list[str]:
         """Hold back every key that exists on Vercel (sensitive) or GitHub with a value we

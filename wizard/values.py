@@ -11,12 +11,23 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 # "saved": a public answer from an unfinished walk, kept in the state until the env file has it.
+# "vercel": the value Vercel serves, read back where a generated or default one would replace it.
 AppSource = Literal[
-    "set", "env-file", "existing", "generated", "default", "provisioned", "derived", "saved"
+    "set",
+    "env-file",
+    "existing",
+    "generated",
+    "default",
+    "provisioned",
+    "derived",
+    "saved",
+    "vercel",
 ]
 # Values a person gave (or a service issued): pushed even over a remote value we cannot see.
 # "generated" and "default" never are: they would silently replace what production runs.
-GIVEN_SOURCES = frozenset({"set", "env-file", "existing", "provisioned", "derived"})
+GIVEN_SOURCES = frozenset(
+    {"set", "env-file", "existing", "provisioned", "derived", "saved", "vercel"}
+)
 _ORIGIN = {
     "set": "the value given (--set or typed in)",
     "env-file": "the value from --env-file",
@@ -24,6 +35,7 @@ _ORIGIN = {
     "derived": "the value derived from the operator's settings",
     "generated": "a new random value (--rotate)",
     "saved": "the value saved by an unfinished walk",
+    "vercel": "the value Vercel serves",
 }
 _OPERATOR_ORIGIN = {
     "environment": "the value from the environment",

@@ -149,6 +149,33 @@ def unseen(ctx: StepContext) -> list[str]:
     return [key for key, entry in serving.items() if _unseen(entry, memory.get(key))]
 
 
+async def readable(ctx: StepContext, keys: Sequence[str]) -> dict[str, str]:
+    """After check(): the value Vercel holds for each of ``keys`` where it can be read (plain,
+    or encrypted through one read each) and no push of ours is recorded. The engine uses
+    them instead of a generated or default value: they are what production runs with."""
+    remote = ctx.scratch.get(SCRATCH)
+    if not isinstance(remote, Remote):
+        return {}
+    memory = _remembered(ctx, remote)
+    serving = _serving(remote.envs, ctx.environment)
+    entries = {k: e for k in keys if (e := serving.get(k)) and e.readable and not memory.get(k)}
+    found = {k: e.value for k, e in entries.items() if e.value is not None}
+    unread = [k for k in entries if k not in found]
+    if unread:
+        token, _, team = _settings(ctx)
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def read(key: str) -> None:
+            async with limit:
+                got = await client.read_env(remote.project_id, entries[key].id, key=key)
+            if got.value is not None:
+                found[key] = got.value
+
+        async with _client(ctx, token, team) as client:
+            await asyncio.gather(*(read(key) for key in unread))
+    return found
+
+
 async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[Planned]:
     target = ctx.environment
     serving = _serving(remote.envs, target)
