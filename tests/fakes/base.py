@@ -145,6 +145,8 @@ class FakeService:
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> str:
         service = self
+        if self.spec is not None:
+            openapi.load(self.spec)  # parsed once, before any request is timed
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
