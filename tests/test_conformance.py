@@ -297,7 +297,9 @@ def test_a_fake_answer_the_vendor_never_gives_is_a_deviation() -> None:
 
 
 def test_a_deviating_request_fails_its_test(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest("from tests.conftest import _conformance, pytest_runtest_call\n")
+    pytester.makeconftest(
+        "from tests.conftest import _conformance, pytest_runtest_call, pytest_runtest_makereport\n"
+    )
     pytester.makepyfile(
         textwrap.dedent(
             """
@@ -324,3 +326,36 @@ def test_a_deviating_request_fails_its_test(pytester: pytest.Pytester) -> None:
             "*vercel: GET /v2/user: query parameter 'teamId' is not a parameter of GET /v2/user*",
         ]
     )
+
+
+def test_an_xfail_test_cannot_hide_a_deviation(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "from tests.conftest import _conformance, pytest_runtest_call, pytest_runtest_makereport\n"
+    )
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import httpx
+            import pytest
+            from tests.fakes.vercel import FakeVercel
+
+            @pytest.mark.xfail(reason="some open bug")
+            def test_open_bug_that_also_deviates():
+                with FakeVercel("tok") as fake:
+                    httpx.get(fake.url + "/v2/nope", headers={"authorization": "Bearer tok"})
+                assert False
+
+            @pytest.mark.xfail(reason="some open bug")
+            def test_open_bug_whose_only_failure_is_a_deviation():
+                with FakeVercel("tok") as fake:
+                    httpx.get(fake.url + "/v2/nope", headers={"authorization": "Bearer tok"})
+            """
+        )
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "no:xdist", "-p", "no:cacheprovider", "-p", "no:textual-snapshot"
+    )
+    # The first: its own failure is expected, the deviation errors at teardown. The second: the
+    # deviation is its failure, and fails it.
+    result.assert_outcomes(xfailed=1, errors=1, failed=1)
+    result.stdout.fnmatch_lines(["*vercel: GET /v2/nope: no such endpoint*"])
