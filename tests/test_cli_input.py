@@ -117,3 +117,25 @@ def test_a_non_ascii_token_is_refused_as_such(
     # Typed into the wizard: the same words, before it is kept.
     session = Session.open(tmp_path, env={}, dry_run=True)
     assert session.validate_value(key, token) == expected.split(": ", 2)[2]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("RESEND_API_KEY", "re_abc\u2019def0123456789"),
+        ("STRIPE_SECRET_KEY", "sk_live_51Hx\u00a0YzAbCdEfGhIjKlMnOp"),
+        ("SENTRY_AUTH_TOKEN", "sntryu_\u0430bc0123456789abcdef"),
+    ],
+)
+def test_a_non_ascii_app_key_sent_as_a_credential_is_refused_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: str
+) -> None:
+    """App keys the wizard itself uses to call a service (a Resend, Stripe or Sentry key):
+    from --env-file, refused before anything is sent, by position."""
+    source = tmp_path.parent / f"{tmp_path.name}-in.env"
+    source.write_text(f"{key}='{value}'\n", encoding="utf-8")
+    position = next(i for i, c in enumerate(value, 1) if not c.isascii())
+    assert run(tmp_path, "plan", "--only", "secrets,env-file", "--env-file", str(source)) == 1
+    err = capsys.readouterr().err
+    assert f"error: {key}: contains a non-ASCII character (position {position})" in err
+    assert value not in err

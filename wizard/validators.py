@@ -100,6 +100,8 @@ def _stripe_mode_rule(
 
 
 def stripe_secret_key(value: str, ctx: ValidationContext) -> str | None:
+    if err := non_ascii(value):
+        return err
     if value.startswith("pk_"):
         return "is a publishable key (pk_…): the secret key starts with sk_ or rk_"
     return _stripe_mode_rule(
@@ -108,6 +110,8 @@ def stripe_secret_key(value: str, ctx: ValidationContext) -> str | None:
 
 
 def stripe_publishable_key(value: str, ctx: ValidationContext) -> str | None:
+    if err := non_ascii(value):
+        return err
     if value.startswith(("sk_", "rk_")):
         return (
             "is a SECRET key: the publishable key starts with pk_ (never expose sk_ to the browser)"
@@ -116,12 +120,16 @@ def stripe_publishable_key(value: str, ctx: ValidationContext) -> str | None:
 
 
 def stripe_webhook_secret(value: str, _ctx: ValidationContext) -> str | None:
+    if err := non_ascii(value):
+        return err
     if not value.startswith("whsec_") or len(value) < 16:
         return "must be a webhook signing secret starting with whsec_"
     return None
 
 
 def resend_key(value: str, _ctx: ValidationContext) -> str | None:
+    if err := non_ascii(value):
+        return err
     if not value.startswith("re_") or len(value) < 10:
         return "must be a Resend API key starting with re_"
     return None
