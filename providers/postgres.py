@@ -24,6 +24,7 @@ import ipaddress
 import re
 import socket
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ from providers.errors import (
 from providers.urls import is_loopback_host
 
 SERVICE = "PostgreSQL"
+# A read a step runs over a connection proven as the check proves it (psycopg AsyncConnection).
+Work = Callable[[Any], Awaitable[Any]]
 URL_KEY = "DATABASE_URL"
 ALLOW_PASSWORD_CHOICE = "db_allow_password_auth"
 CONNECT_TIMEOUT = 10  # per attempt; a Neon compute waking from idle takes a few seconds
@@ -362,8 +365,12 @@ def classify(
 
 
 async def _probe(
-    url: str, kwargs: dict[str, Any], connect_timeout: float, opened: list[Any]
-) -> ServerInfo:
+    url: str,
+    kwargs: dict[str, Any],
+    connect_timeout: float,
+    opened: list[Any],
+    work: Work | None = None,
+) -> Any:
     import psycopg
 
     # prepare_threshold=None: no named prepared statements (transaction poolers); no
@@ -377,6 +384,15 @@ async def _probe(
         **kwargs,
     )
     opened.append(conn)
+    if work is not None:
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT_MS)}")
+            result = await work(conn)
+            await conn.rollback()
+            return result
+        finally:
+            await conn.close()
     try:
         async with conn.cursor() as cur:
             # SET LOCAL ends with the transaction: a pooled server connection keeps nothing.
@@ -395,7 +411,7 @@ async def _probe(
     return ServerInfo(version=str(row[0]), host=host, port=port, ssl=ssl)
 
 
-def _abandon(task: asyncio.Future[ServerInfo], opened: list[Any]) -> None:
+def _abandon(task: asyncio.Future[Any], opened: list[Any]) -> None:
     """Drop a probe at once: close its socket first, so psycopg does not spend up to 10 s
     sending a cancel request and waiting for the query to end (its ctrl+c handling)."""
     for conn in opened:
@@ -408,10 +424,14 @@ def _abandon(task: asyncio.Future[ServerInfo], opened: list[Any]) -> None:
 
 
 async def _bounded_probe(
-    url: str, kwargs: dict[str, Any], connect_timeout: float, until: float
-) -> ServerInfo:
+    url: str,
+    kwargs: dict[str, Any],
+    connect_timeout: float,
+    until: float,
+    work: Work | None = None,
+) -> Any:
     opened: list[Any] = []
-    task = asyncio.ensure_future(_probe(url, kwargs, connect_timeout, opened))
+    task = asyncio.ensure_future(_probe(url, kwargs, connect_timeout, opened, work))
     remaining = max(0.0, until - asyncio.get_running_loop().time())
     try:
         # shield: a timeout or a ctrl+c reaches this frame, not psycopg's wait.
@@ -497,8 +517,13 @@ async def _resolve(params: dict[str, str], until: float) -> dict[str, str]:
 
 
 async def _attempts(
-    params: dict[str, str], url: str, checked: Security, connect_timeout: float, deadline: float
-) -> tuple[ServerInfo, bool]:
+    params: dict[str, str],
+    url: str,
+    checked: Security,
+    connect_timeout: float,
+    deadline: float,
+    work: Work | None = None,
+) -> tuple[Any, bool]:
     """The probe, once more without channel binding when the server offers SCRAM without
     it (PgBouncer, Supavisor): no proof had been sent yet, and SCRAM is still required."""
     import psycopg
@@ -507,14 +532,47 @@ async def _attempts(
     until = asyncio.get_running_loop().time() + deadline
     kwargs |= await _resolve(params, until)
     try:
-        return await _bounded_probe(url, kwargs, connect_timeout, until), checked.channel_binding
+        found = await _bounded_probe(url, kwargs, connect_timeout, until, work)
+        return found, checked.channel_binding
     except psycopg.OperationalError as exc:
         low = str(exc).lower()
         retry = checked.channel_binding and "require_auth" in kwargs
         if not (retry and "channel binding" in low and "cleartext" not in low):
             raise
     kwargs["channel_binding"] = "disable"
-    return await _bounded_probe(url, kwargs, connect_timeout, until), False
+    return await _bounded_probe(url, kwargs, connect_timeout, until, work), False
+
+
+async def _connected(
+    url: str,
+    work: Work | None,
+    *,
+    key: str,
+    allow_password_auth: bool,
+    connect_timeout: float,
+    deadline: float,
+) -> tuple[Any, Security, bool]:
+    """The probe (``work`` None) or ``work(conn)`` over a connection to a proven server;
+    its result, what was asked of libpq, and whether channel binding held."""
+    import psycopg
+
+    clean = libpq_url(url)
+    params = _parts(clean, key=key)
+    checked = security(params, allow_password_auth=allow_password_auth)
+    hosts = hosts_of(params)
+    where = f"{hosts[0] if hosts else url_host(clean)}:{params.get('port', '5432')}"
+    try:
+        result, bound = await _attempts(params, clean, checked, connect_timeout, deadline, work)
+    except TimeoutError:
+        raise NetworkError(
+            SERVICE,
+            f"{where}: no answer within {deadline:g} s (connected but stalled, or too slow)",
+            key=key,
+            hint="check that the database is up and not overloaded, and the host and port",
+        ) from None
+    except psycopg.Error as exc:
+        raise classify(exc, clean, key=key, checked=checked) from None
+    return result, checked, bound
 
 
 async def check_connection(
@@ -530,22 +588,35 @@ async def check_connection(
     Prisma-only parameters (``pgbouncer``, ``connection_limit``...) are removed first: libpq
     rejects them.
     """
-    import psycopg
-
-    clean = libpq_url(url)
-    params = _parts(clean, key=key)
-    checked = security(params, allow_password_auth=allow_password_auth)
-    hosts = hosts_of(params)
-    where = f"{hosts[0] if hosts else url_host(clean)}:{params.get('port', '5432')}"
-    try:
-        info, bound = await _attempts(params, clean, checked, connect_timeout, deadline)
-    except TimeoutError:
-        raise NetworkError(
-            SERVICE,
-            f"{where}: no answer within {deadline:g} s (connected but stalled, or too slow)",
-            key=key,
-            hint="check that the database is up and not overloaded, and the host and port",
-        ) from None
-    except psycopg.Error as exc:
-        raise classify(exc, clean, key=key, checked=checked) from None
+    info, checked, bound = await _connected(
+        url,
+        None,
+        key=key,
+        allow_password_auth=allow_password_auth,
+        connect_timeout=connect_timeout,
+        deadline=deadline,
+    )
     return replace(info, verified=checked.verified, scram=checked.scram, channel_binding=bound)
+
+
+async def run_read(
+    url: str,
+    work: Work,
+    *,
+    key: str = URL_KEY,
+    allow_password_auth: bool = False,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    deadline: float = DEADLINE,
+) -> Any:
+    """``await work(conn)`` on a connection made exactly as ``check_connection`` makes it
+    (the same proof of the server, the same bounds), in a transaction rolled back after:
+    for reads only."""
+    result, _, _ = await _connected(
+        url,
+        work,
+        key=key,
+        allow_password_auth=allow_password_auth,
+        connect_timeout=connect_timeout,
+        deadline=deadline,
+    )
+    return result

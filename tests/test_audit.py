@@ -42,7 +42,7 @@ pytest_plugins = ("tests.pg_server", "tests.e2e_world")
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALL_STEPS = (
     "prerequisites", "database", "redis", "storage", "cloudflare", "sentry",
-    "stripe", "resend", "secrets", "env-file", "vercel", "github",
+    "stripe", "resend", "secrets", "env-file", "vercel", "github", "migrate",
 )  # fmt: skip
 
 

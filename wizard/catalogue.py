@@ -496,6 +496,71 @@ STEPS: tuple[Step, ...] = (
             ),
         ),
     ),
+    Step(
+        "migrate",
+        "Migrations",
+        "Apply the project's Prisma migrations (prisma migrate deploy) over the direct "
+        "connection; each pending one is listed first.",
+        guide=(
+            "npx prisma migrate deploy (over DIRECT_URL, not the transaction pooler)",
+            "npx prisma db seed (optional, if the project has a seed)",
+        ),
+        fields=(
+            _choice(
+                "db_seed",
+                "Seed the database after migrating",
+                ("no", "yes"),
+                "no",
+                required=False,
+                help="Runs the project's seed (npx prisma db seed) in this run only: seeds are "
+                "rarely safe to run twice.",
+            ),
+        ),
+    ),
+    Step(
+        "deploy",
+        "Deploy",
+        "Redeploy production on Vercel when its values changed (Vercel applies them only to new "
+        "deployments), and watch the build until it is ready.",
+        console_url="https://vercel.com/dashboard",
+        guide=("vercel --prod", "vercel ls (deployment status)", "vercel logs (build output)"),
+        fields=(
+            Field(
+                "deploy_timeout",
+                "Watch the build for at most (minutes)",
+                kind="choice",
+                secret=False,
+                required=False,
+                default="20",
+                help="A build still running then is watched again on the next run; no second "
+                "deployment is started.",
+                validator=v.minutes,
+            ),
+        ),
+    ),
+    Step(
+        "domain",
+        "Domain",
+        "Add the production domain (and www.) to the Vercel project and create the DNS records "
+        "Vercel asks for: on Cloudflare when the zone is there, else listed for your registrar.",
+        console_url="https://vercel.com/docs/projects/domains",
+        guide=(
+            "Vercel Dashboard → Project → Settings → Domains: add the domain",
+            "Add the DNS records Vercel shows (CNAME / A, TXT verification)",
+            "Wait for verification and the certificate",
+        ),
+        fields=(
+            _choice(
+                "dns_replace",
+                "Replace conflicting DNS records",
+                ("no", "yes"),
+                "no",
+                required=False,
+                help="Records of the same name with other content are left alone and reported "
+                "unless this is yes (this run only).",
+            ),
+        ),
+    ),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)

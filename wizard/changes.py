@@ -6,11 +6,24 @@ from dataclasses import dataclass
 from typing import Any
 
 # Actions a change may carry. Keys: add/update/unchanged/unknown/remove/keep (exists
-# remotely, unseen, and left alone). Resources: create/update/unchanged/skip/check/unknown.
+# remotely, unseen, and left alone). Resources: create/update/apply/unchanged/skip/check/unknown
+# (apply: a migration, a seed).
 ACTIONS = frozenset(
-    {"add", "update", "unchanged", "unknown", "remove", "create", "skip", "check", "fail", "keep"}
+    {
+        "add",
+        "update",
+        "unchanged",
+        "unknown",
+        "remove",
+        "create",
+        "apply",
+        "skip",
+        "check",
+        "fail",
+        "keep",
+    }
 )
-MUTATING = frozenset({"add", "update", "remove", "create"})
+MUTATING = frozenset({"add", "update", "remove", "create", "apply"})
 
 
 @dataclass(frozen=True)

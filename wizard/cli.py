@@ -23,7 +23,7 @@ from providers.text import printable
 from wizard import __version__
 from wizard.errors import SetupError, UsageError, ValidationFailed
 
-SUBCOMMANDS = ("plan", "apply", "status", "reset", "verify")
+SUBCOMMANDS = ("plan", "apply", "status", "reset", "verify", "rollback")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +65,11 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
         "--rotate",
         metavar="KEY,...",
         help="regenerate these generated secrets (NEXTAUTH_SECRET, JWT_SECRET)",
+    )
+    parser.add_argument(
+        "--deploy-timeout",
+        metavar="MINUTES",
+        help="watch a production build for at most this long (default 20)",
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="also list unchanged entries")
 
@@ -117,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="run the post-deployment checklist against the live site")
     _common(p, suppress=True)
     cli_verify.configure_parser(p)
+
+    from wizard import cli_rollback
+
+    p = sub.add_parser(
+        "rollback",
+        help="promote the previous READY production deployment (the guide's Rollback Procedure)",
+    )
+    _common(p, suppress=True)
+    cli_rollback.configure_parser(p)
     return parser
 
 
@@ -232,6 +246,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "verify":
         return _verify(args)
+    if command == "rollback":
+        from wizard import cli_rollback
+
+        return cli_rollback.run(args)
     if command == "status":
         return _status(args)
     if command == "reset":
@@ -256,6 +274,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         if args.github_environment:
             inputs.sets["github_environment"] = args.github_environment
+        if args.deploy_timeout:
+            inputs.sets["deploy_timeout"] = args.deploy_timeout
     dry_run = bool(getattr(args, "dry_run", False)) or command == "plan"
     # One run that may write at a time; taken before the state is read, so a run that
     # waited for another sees what that one did.
@@ -343,7 +363,12 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
             mark = "✓" if status == "done" else "✗"
             _err(f"{mark} {step_id}")
 
-    result = asyncio.run(session.plan() if dry_run else session.apply(on_step=progress))
+    def output(step_id: str, line: str) -> None:
+        _err(f"  {step_id} │ {line}")  # redacted by the step; stdout stays the report's
+
+    result = asyncio.run(
+        session.plan() if dry_run else session.apply(on_step=progress, on_output=output)
+    )
     if as_json:
         dump_json(
             {

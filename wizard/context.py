@@ -28,6 +28,7 @@ from wizard.changes import Change
 from wizard.values import ValueStore
 
 ProgressFn = Callable[[str, int, int, str], None]  # step id, done, total, label
+OutputFn = Callable[[str, str], None]  # step id, one line of a child process's output
 
 
 @dataclass
@@ -49,6 +50,11 @@ class StepContext:
     on_progress: ProgressFn | None = None
     on_provide: Callable[[str, str], None] | None = None
     on_checkpoint: Callable[[], None] | None = None
+    # A line of a child process's output (prisma): the apply log in the TUI, stderr in the CLI.
+    on_output: OutputFn | None = None
+    # Every change reported so far in this run, by every step (shared, growing): a later
+    # step can see what an earlier one did or plans (deploy after the Vercel push).
+    run_changes: list[Change] = field(default_factory=list)
 
     # -- reading values ------------------------------------------------------
     def app(self, key: str) -> str | None:
@@ -90,6 +96,15 @@ class StepContext:
         """Something the user should know that is not an error (what was done instead)."""
         self.notices.append(text)
 
+    def output(self, line: str) -> None:
+        """One line of output worth showing as it comes (already redacted)."""
+        if self.on_output:
+            self.on_output(self.step_id, line)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value of this run masked."""
+        return redact_values(text, self.values, self.catalogue)
+
     def progress(self, done: int, total: int, label: str = "") -> None:
         if self.on_progress:
             self.on_progress(self.step_id, done, total, label)
@@ -122,6 +137,20 @@ def keyed_digest(key: bytes, value: str, name: str = "") -> str:
     """The state's digest of ``value`` under ``name`` (see ``StepContext.digest``)."""
     message = name.encode() + b"\0" + value.encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def redact_values(text: str, values: ValueStore, catalogue: Catalogue) -> str:
+    """``text`` with every secret app or operator value masked, longest first (a value that
+    contains another is masked whole)."""
+    secrets = {
+        v
+        for store in (values.app, values.operator)
+        for k, v in store.items()
+        if catalogue.is_secret(k) and len(v) >= 6
+    }
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, "•••")
+    return text
 
 
 def raise_first(results: Sequence[object]) -> None:

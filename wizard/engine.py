@@ -34,7 +34,7 @@ from wizard.catalogue import (
     load_catalogue,
 )
 from wizard.changes import Change
-from wizard.context import ProgressFn, StepContext, keyed_digest
+from wizard.context import OutputFn, ProgressFn, StepContext, keyed_digest, redact_values
 from wizard.credentials import CredentialStore, scoped_account
 from wizard.destinations import Destination, collect_destinations
 from wizard.envfile import (
@@ -62,8 +62,11 @@ if TYPE_CHECKING:
 
 ENVIRONMENTS = ("production", "preview", "development")
 # These run every time: they compare with what is there and send only differences.
-ALWAYS_RUN = frozenset({"env-file", "vercel", "github"})
-ONE_SHOT = frozenset({"stripe_roll_webhook", "db_allow_password_auth"})
+ALWAYS_RUN = frozenset({"env-file", "vercel", "github", "migrate", "deploy", "domain"})
+# Consent that holds for one run: a destructive roll, a seed (seeds are rarely idempotent).
+ONE_SHOT = frozenset(
+    {"stripe_roll_webhook", "db_allow_password_auth", "db_seed", "deploy_timeout", "dns_replace"}
+)
 # Where values go. Remembered in the state, they are used again only when the operator
 # gives the same, or confirms them interactively: a saved file never picks a destination.
 TARGET_CHOICES = frozenset({"github_environment"})
@@ -660,7 +663,12 @@ class Session:
         return hmac.new(key, blob, hashlib.sha256).hexdigest()[:32]
 
     def _context(
-        self, step_id: str, *, dry_run: bool, on_progress: ProgressFn | None = None
+        self,
+        step_id: str,
+        *,
+        dry_run: bool,
+        on_progress: ProgressFn | None = None,
+        on_output: OutputFn | None = None,
     ) -> StepContext:
         import copy
 
@@ -679,6 +687,7 @@ class Session:
             on_progress=on_progress,
             on_provide=None if dry_run else self._persist_provided,
             on_checkpoint=None if dry_run else functools.partial(self._checkpoint, step_id),
+            on_output=on_output,
         )
 
     def _checkpoint(self, step_id: str) -> None:
@@ -700,6 +709,10 @@ class Session:
         doc.set(key, value)
         write_env_file(path, doc)
         self.document = doc
+
+    def step_context(self, step_id: str) -> StepContext:
+        """A read-only context of one step (commands beside the walk: rollback)."""
+        return self._context(step_id, dry_run=True)
 
     async def check_step(self, step_id: str) -> StepReport:
         """The live check of one step (the TUI's "Check" button): reads only."""
@@ -735,9 +748,14 @@ class Session:
         *,
         on_progress: ProgressFn | None = None,
         on_step: StepCallback | None = None,
+        on_output: OutputFn | None = None,
     ) -> RunResult:
         return await self._run(
-            step_ids, dry_run=self.dry_run, on_progress=on_progress, on_step=on_step
+            step_ids,
+            dry_run=self.dry_run,
+            on_progress=on_progress,
+            on_step=on_step,
+            on_output=on_output,
         )
 
     async def _run(
@@ -747,6 +765,7 @@ class Session:
         dry_run: bool,
         on_progress: ProgressFn | None = None,
         on_step: StepCallback | None = None,
+        on_output: OutputFn | None = None,
     ) -> RunResult:
         if self.keyring_in_background:
             await self.credentials_ready()
@@ -776,7 +795,12 @@ class Session:
                 continue
             todo.append(step_id)
 
-        contexts = {s: self._context(s, dry_run=dry_run, on_progress=on_progress) for s in todo}
+        contexts = {
+            s: self._context(s, dry_run=dry_run, on_progress=on_progress, on_output=on_output)
+            for s in todo
+        }
+        for ctx in contexts.values():
+            ctx.run_changes = result.changes
         # Live checks of every step first, side by side: nothing is mutated before all pass.
         checks: list[tuple[str, Awaitable[None]]] = []
         for step_id in todo:
@@ -833,6 +857,11 @@ class Session:
                 self.save()
             if result.failures:
                 break  # what finished before stays done; the rerun continues from here
+        if "deploy" not in selected and not result.failures:
+            from wizard.steps.deploy import redeploy_notice
+
+            if note := redeploy_notice(result.changes):
+                result.notices.append(note)
         return result
 
     def _given(self, key: str) -> bool:
@@ -935,15 +964,7 @@ class Session:
 
     def redact(self, text: str) -> str:
         """``text`` with every secret value of this session masked."""
-        values = [
-            v
-            for store in (self.values.app, self.values.operator)
-            for k, v in store.items()
-            if self.catalogue.is_secret(k)
-        ]
-        for value in sorted({v for v in values if len(v) >= 6}, key=len, reverse=True):
-            text = text.replace(value, "•••")
-        return text
+        return redact_values(text, self.values, self.catalogue)
 
     async def _run_step(self, ctx: StepContext) -> None:
         await step_module(ctx.step_id).run(ctx)

@@ -14,6 +14,7 @@ from wizard.changes import Change
 SYMBOLS = {
     "add": "+",
     "create": "+",
+    "apply": "+",
     "update": "~",
     "remove": "-",
     "unknown": "?",

@@ -410,8 +410,15 @@ class PlainWalk:
                 + (f": {message}" if message else "")
             )
 
+        def on_output(step_id: str, line: str) -> None:
+            _err(f"    {titles.get(step_id, step_id)} │ {line}")
+
         try:
-            result = asyncio.run(s.apply(self.selected(), on_progress=on_progress, on_step=on_step))
+            result = asyncio.run(
+                s.apply(
+                    self.selected(), on_progress=on_progress, on_step=on_step, on_output=on_output
+                )
+            )
         except ValidationFailed as exc:
             for problem in exc.problems:
                 _err(f"error: {problem}")

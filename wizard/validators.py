@@ -252,3 +252,10 @@ def one_of(*choices: str) -> Validator:
         return None
 
     return check
+
+
+def minutes(value: str, ctx: ValidationContext) -> str | None:
+    """A whole number of minutes, 1 to 240 (a build longer than four hours is stuck)."""
+    if not value.isdigit() or not 1 <= int(value) <= 240:
+        return "must be a whole number of minutes from 1 to 240"
+    return None

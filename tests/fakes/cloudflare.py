@@ -62,6 +62,12 @@ class FakeCloudflare(FakeService):
         self.route("PATCH", "/zones/{zone}/settings/{name}")(self._patch_setting)
         self.route("GET", "/zones/{zone}/rulesets/phases/{phase}/entrypoint")(self._get_entry)
         self.route("PUT", "/zones/{zone}/rulesets/phases/{phase}/entrypoint")(self._put_entry)
+        # DNS records: zone id -> record id -> record.
+        self.dns: dict[str, dict[str, dict[str, Any]]] = {}
+        self.route("GET", "/zones/{zone}/dns_records")(self._list_dns)
+        self.route("POST", "/zones/{zone}/dns_records")(self._create_dns)
+        self.route("PATCH", "/zones/{zone}/dns_records/{record}")(self._edit_dns)
+        self.route("DELETE", "/zones/{zone}/dns_records/{record}")(self._delete_dns)
 
     def __enter__(self) -> FakeCloudflare:  # typed for the subclass's own helpers
         self.start()
@@ -110,6 +116,38 @@ class FakeCloudflare(FakeService):
         if out.get("ref") in (None, ""):
             out["ref"] = out["id"]
         return out
+
+    def add_record(
+        self, zone_id: str, type: str, name: str, content: str, *, proxied: bool = False
+    ) -> str:
+        record_id = secrets.token_hex(16)
+        self.dns.setdefault(zone_id, {})[record_id] = self._record(
+            record_id, zone_id, {"type": type, "name": name, "content": content, "proxied": proxied}
+        )
+        return record_id
+
+    def records(self, zone_id: str) -> list[dict[str, Any]]:
+        return sorted(self.dns.get(zone_id, {}).values(), key=lambda r: (r["name"], r["type"]))
+
+    def _record(self, record_id: str, zone_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        kind = str(body.get("type", "")).upper()
+        return {
+            "id": record_id,
+            "zone_id": zone_id,
+            "zone_name": self.zones[zone_id]["name"],
+            "type": kind,
+            "name": str(body.get("name", "")).lower(),
+            "content": str(body.get("content", "")),
+            "proxiable": kind in ("A", "AAAA", "CNAME"),
+            "proxied": bool(body.get("proxied", False)) and kind in ("A", "AAAA", "CNAME"),
+            "ttl": int(body.get("ttl", 1)),
+            "settings": {},
+            "meta": {},
+            "comment": None,
+            "tags": [],
+            "created_on": "2024-01-01T00:00:00Z",
+            "modified_on": "2024-01-01T00:00:00Z",
+        }
 
     # -- auth --------------------------------------------------------------------
     def _auth(self, req: Request) -> Reply | None:
@@ -265,3 +303,78 @@ class FakeCloudflare(FakeService):
             "rules": [self._stored_rule(r, version) for r in rules],
         }
         return self.fill(req, envelope(self.rulesets[key]))
+
+    # -- DNS records -------------------------------------------------------------
+    def _dns_zone(self, req: Request) -> tuple[dict[str, dict[str, Any]], str] | Reply:
+        if (denied := self._auth(req)) is not None:
+            return denied
+        zone = self._zone(req)
+        if zone is None:
+            return cf_error(
+                404, 7003, "Could not route to /zones, perhaps your object identifier is invalid?"
+            )
+        return self.dns.setdefault(zone["id"], {}), zone["id"]
+
+    def _list_dns(self, req: Request) -> Reply:
+        found = self._dns_zone(req)
+        if isinstance(found, Reply):
+            return found
+        records, _ = found
+        name, kind = req.arg("name"), req.arg("type")
+        out = [
+            r
+            for r in records.values()
+            if (name is None or r["name"] == name.lower()) and (kind is None or r["type"] == kind)
+        ]
+        reply = envelope(out)
+        reply.body["result_info"] = {
+            "page": 1, "per_page": 100, "count": len(out), "total_count": len(out)
+        }  # fmt: skip
+        return reply
+
+    def _create_dns(self, req: Request) -> Reply:
+        found = self._dns_zone(req)
+        if isinstance(found, Reply):
+            return found
+        if (denied := self._write_denied()) is not None:
+            return denied
+        records, zone_id = found
+        body = req.json()
+        kind = str(body.get("type", "")).upper()
+        name = str(body.get("name", "")).lower()
+        # Cloudflare refuses a CNAME beside any other record of the same name, and vice versa.
+        for r in records.values():
+            clash = kind == "CNAME" or r["type"] == "CNAME"
+            if r["name"] == name and clash and "TXT" not in (kind, r["type"]):
+                message = "An A, AAAA, or CNAME record with that host already exists."
+                return cf_error(400, 81053, message)
+            if r["name"] == name and r["type"] == kind and r["content"] == body.get("content"):
+                return cf_error(400, 81058, "An identical record already exists.")
+        record_id = secrets.token_hex(16)
+        records[record_id] = self._record(record_id, zone_id, body)
+        return envelope(records[record_id])
+
+    def _edit_dns(self, req: Request) -> Reply:
+        found = self._dns_zone(req)
+        if isinstance(found, Reply):
+            return found
+        if (denied := self._write_denied()) is not None:
+            return denied
+        records, zone_id = found
+        record = records.get(req.params["record"])
+        if record is None:
+            return cf_error(404, 81044, "Record does not exist.")
+        merged = {**record, **req.json()}
+        records[record["id"]] = self._record(record["id"], zone_id, merged)
+        return envelope(records[record["id"]])
+
+    def _delete_dns(self, req: Request) -> Reply:
+        found = self._dns_zone(req)
+        if isinstance(found, Reply):
+            return found
+        if (denied := self._write_denied()) is not None:
+            return denied
+        records, _ = found
+        if records.pop(req.params["record"], None) is None:
+            return cf_error(404, 81044, "Record does not exist.")
+        return envelope({"id": req.params["record"]})

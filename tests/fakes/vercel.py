@@ -57,11 +57,37 @@ class Env:
 
 
 @dataclass
+class Deployment:
+    id: str
+    name: str
+    project_id: str
+    target: str | None
+    created_at: int
+    ready_at: float  # wall clock: the build ends then
+    fails: bool = False
+    canceled: bool = False
+    source: str | None = None  # the deployment it rebuilds, or "git"
+    settled: bool = False  # promoted to production once READY
+    env: dict[str, str] = field(default_factory=dict)  # the values it was built with
+
+    @property
+    def state(self) -> str:
+        if self.canceled:
+            return "CANCELED"
+        if time.time() < self.ready_at:
+            return "BUILDING"
+        return "ERROR" if self.fails else "READY"
+
+
+@dataclass
 class Project:
     id: str
     name: str
     team_id: str | None
     envs: list[Env] = field(default_factory=list)
+    # What production serves (promoted when a production build is READY), and the Git link.
+    production: str | None = None
+    link: dict[str, Any] | None = None
 
     def entries(self, key: str, target: str | None = None) -> list[Env]:
         return [e for e in self.envs if e.key == key and (target is None or target in e.target)]
@@ -71,7 +97,232 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Reply:
     return Reply(status, {"error": {"code": code, "message": message, **extra}})
 
 
-class FakeVercel(FakeService):
+def _deployment_view(d: Deployment, owner: str) -> dict[str, Any]:
+    """The fields Vercel's GET/POST deployment answers carry (required ones included)."""
+    state = d.state
+    return {
+        "id": d.id,
+        "name": d.name,
+        "url": f"{d.name}-{d.id[4:12].lower()}.vercel.app",
+        "createdAt": d.created_at,
+        "buildingAt": d.created_at,
+        "bootedAt": d.created_at,
+        "readyState": state,
+        "status": state,
+        "target": d.target,
+        "projectId": d.project_id,
+        "ownerId": owner,
+        "type": "LAMBDAS",
+        "version": 2,
+        "plan": "pro",
+        "createdIn": "sfo1",
+        "regions": ["iad1"],
+        "public": False,
+        "meta": {},
+        "env": [],
+        "build": {"env": []},
+        "routes": None,
+        "creator": {"uid": owner},
+        "inspectorUrl": f"https://vercel.com/inspect/{d.id}",
+        "isInConcurrentBuildsQueue": False,
+        "isInSystemBuildsQueue": False,
+        "aliasAssigned": state == "READY",
+        "buildSkipped": False,
+        "projectSettings": {},
+        **({"errorMessage": 'Command "npm run build" exited with 1'} if state == "ERROR" else {}),
+    }
+
+
+class _DeploymentRoutes:
+    """FakeVercel's deployments: create (redeploy or from Git), state, listing, build log,
+    promote. A build takes ``build_seconds`` of wall clock, then is READY (or ERROR with
+    ``fail_builds``); a READY production build becomes what production serves."""
+
+    lock: Any
+    projects: list[Project]
+    deployments: list[Deployment]
+    build_seconds: float
+    fail_builds: bool
+    user: dict[str, str]
+    _ids: Any
+
+    def _now(self) -> int:
+        raise NotImplementedError
+
+    def _auth(self, req: Request) -> Reply | None:
+        raise NotImplementedError
+
+    def _project(self, req: Request) -> Project | Reply:
+        raise NotImplementedError
+
+    def route(self, method: str, pattern: str) -> Any:
+        raise NotImplementedError
+
+    def _settle(self, project: Project) -> None:
+        # A production build that is READY is what production serves (auto-assigned alias).
+        with self.lock:
+            for d in self.deployments:
+                if (
+                    d.project_id == project.id
+                    and d.target == "production"
+                    and d.state == "READY"
+                    and not d.settled
+                ):
+                    d.settled = True
+                    project.production = d.id
+
+    def _find_deployment(self, ident: str) -> Deployment | None:
+        return next((d for d in self.deployments if d.id == ident), None)
+
+    def _deployment_routes(self) -> None:
+        @self.route("POST", "/v13/deployments")
+        def create(req: Request) -> Reply:
+            if (denied := self._auth(req)) is not None:
+                return denied
+            body = req.json()
+            if not isinstance(body, dict) or not body.get("name"):
+                return _error(
+                    400, "bad_request", "Invalid request: missing required property `name`."
+                )
+            project = next((p for p in self.projects if p.name == body["name"]), None)
+            if project is None or (project.team_id and req.arg("teamId") != project.team_id):
+                return _error(404, "not_found", "Project not found")
+            source: str | None = None
+            if body.get("deploymentId"):
+                base = self._find_deployment(str(body["deploymentId"]))
+                if base is None or base.project_id != project.id:
+                    return _error(404, "not_found", "Deployment not found")
+                source = base.id
+            elif isinstance(body.get("gitSource"), dict):
+                if project.link is None:
+                    return _error(400, "missing_git_source", "No Git repository is connected")
+                source = "git"
+            else:
+                return _error(400, "missing_files", "Missing files")
+            with self.lock:
+                deployment = Deployment(
+                    id=f"dpl_{next(self._ids):08d}",
+                    name=project.name,
+                    project_id=project.id,
+                    target=body.get("target") if body.get("target") == "production" else None,
+                    created_at=self._now(),
+                    ready_at=time.time() + self.build_seconds,
+                    fails=self.fail_builds,
+                    source=source,
+                    env={e.key: e.value for e in project.envs if "production" in e.target},
+                )
+                self.deployments.append(deployment)
+            return Reply(200, _deployment_view(deployment, self.user["id"]))
+
+        @self.route("GET", "/v13/deployments/{id}")
+        def get(req: Request) -> Reply:
+            if (denied := self._auth(req)) is not None:
+                return denied
+            found = self._find_deployment(unquote(req.params["id"]))
+            if found is None:
+                return _error(404, "not_found", "Deployment not found")
+            project = next(p for p in self.projects if p.id == found.project_id)
+            self._settle(project)
+            return Reply(200, _deployment_view(found, self.user["id"]))
+
+        @self.route("GET", "/v6/deployments")
+        def listing(req: Request) -> Reply:
+            if (denied := self._auth(req)) is not None:
+                return denied
+            wanted = req.arg("projectId")
+            target = req.arg("target")
+            state = req.arg("state")
+            items = [
+                d
+                for d in self.deployments
+                if (wanted in (None, d.project_id, d.name))
+                and (target is None or d.target == target)
+                and (state is None or d.state in state.split(","))
+            ]
+            items.sort(key=lambda d: d.created_at, reverse=True)
+            limit = int(req.arg("limit") or 20)
+            view = []
+            for d in items[:limit]:
+                full = _deployment_view(d, self.user["id"])
+                view.append(
+                    {
+                        "uid": d.id,
+                        "name": d.name,
+                        "projectId": d.project_id,
+                        "url": full["url"],
+                        "created": d.created_at,
+                        "createdAt": d.created_at,
+                        "state": d.state,
+                        "readyState": d.state,
+                        "type": "LAMBDAS",
+                        "target": d.target,
+                        "creator": {"uid": self.user["id"]},
+                        "inspectorUrl": full["inspectorUrl"],
+                    }
+                )
+            return Reply(
+                200,
+                {
+                    "deployments": view,
+                    "pagination": {"count": len(view), "next": None, "prev": None},
+                },
+            )
+
+        @self.route("GET", "/v3/deployments/{id}/events")
+        def events(req: Request) -> Reply:
+            if (denied := self._auth(req)) is not None:
+                return denied
+            found = self._find_deployment(unquote(req.params["id"]))
+            if found is None:
+                return _error(404, "not_found", "Deployment not found")
+            lines = [
+                "Cloning github.com/acme/dream-pixel (Branch: main)",
+                'Running "npm run build"',
+            ]
+            lines += [f"build line {i}" for i in range(40)]
+            # A build that prints its environment, as a misconfigured script does.
+            lines += [f"env {k}={v}" for k, v in sorted(found.env.items())]
+            if found.state == "ERROR":
+                lines += [
+                    "Error: Cannot find module 'next'",
+                    'Command "npm run build" exited with 1',
+                ]
+            out = []
+            for serial, text in enumerate(lines):
+                out.append(
+                    {
+                        "type": "stderr" if "Error" in text else "stdout",
+                        "created": found.created_at + serial,
+                        "payload": {
+                            "deploymentId": found.id,
+                            "id": f"evt_{serial}",
+                            "date": found.created_at + serial,
+                            "serial": f"{serial:06d}",
+                            "text": text,
+                        },
+                    }
+                )
+            if req.arg("direction") == "backward":
+                out.reverse()
+            limit = int(req.arg("limit") or 100)
+            return Reply(200, out[:limit] if limit > 0 else out)
+
+        @self.route("POST", "/v10/projects/{project}/promote/{deployment}")
+        def promote(req: Request) -> Reply:
+            project = self._project(req)
+            if isinstance(project, Reply):
+                return project
+            found = self._find_deployment(unquote(req.params["deployment"]))
+            if found is None or found.project_id != project.id:
+                return _error(404, "not_found", "Deployment not found")
+            if found.state != "READY":
+                return _error(400, "deployment_not_ready", "The deployment is not READY")
+            with self.lock:
+                project.production = found.id
+            return Reply(201, None)
+
+
+class FakeVercel(FakeService, _DeploymentRoutes):
     spec = "vercel"  # tests/api-specs/vercel.json.gz
 
     def __init__(self, token: str = "vercel-test-token", *, user_id: str = "usr_fake") -> None:
@@ -86,7 +337,20 @@ class FakeVercel(FakeService):
         # half of what it created; keys in `dropped` are answered 201 but never stored.
         self.upsert_answer = "full"
         self.dropped: set[str] = set()
+        self.deployments: list[Deployment] = []
+        # Domains: name -> project id; which are verified / point at Vercel; what Vercel
+        # recommends for them.
+        self.domains: dict[str, str] = {}
+        self.domain_redirects: dict[str, str | None] = {}
+        self.unverified: set[str] = set()
+        self.configured: set[str] = set()
+        self.recommended_ipv4 = "76.76.21.21"
+        self.recommended_cname = "d1d4fc829fe7bc7c.vercel-dns-017.com"
+        self.build_seconds = 0.5  # how long a build takes
+        self.fail_builds = False  # the next builds end in ERROR
         self._routes_setup()
+        self._deployment_routes()
+        self._domain_routes()
 
     def __enter__(self) -> FakeVercel:
         self.start()
@@ -115,6 +379,107 @@ class FakeVercel(FakeService):
             env = self._new_env(key, value, type, list(target), git_branch)
             project.envs.append(env)
             return env
+
+    def add_deployment(
+        self, project: Project, *, production: bool = True, age_ms: int = 0
+    ) -> Deployment:
+        """A READY deployment made before the test, serving production when asked."""
+        with self.lock:
+            deployment = Deployment(
+                id=f"dpl_{next(self._ids):08d}",
+                name=project.name,
+                project_id=project.id,
+                target="production" if production else None,
+                created_at=self._now() - age_ms * 1000,
+                ready_at=0.0,
+                env={e.key: e.value for e in project.envs if "production" in e.target},
+            )
+            self.deployments.append(deployment)
+            if production:
+                project.production = deployment.id
+            return deployment
+
+    def production_of(self, project: Project) -> Deployment | None:
+        return next((d for d in self.deployments if d.id == project.production), None)
+
+    def _domain_view(self, name: str, project_id: str) -> dict[str, Any]:
+        labels = name.split(".")
+        view: dict[str, Any] = {
+            "name": name,
+            "apexName": ".".join(labels[-2:]),
+            "projectId": project_id,
+            "verified": name not in self.unverified,
+            "redirect": self.domain_redirects.get(name),
+            "redirectStatusCode": 308 if self.domain_redirects.get(name) else None,
+        }
+        if name in self.unverified:
+            view["verification"] = [
+                {
+                    "type": "TXT",
+                    "domain": f"_vercel.{view['apexName']}",
+                    "value": f"vc-domain-verify={name},{project_id[-6:]}",
+                    "reason": "pending_domain_verification",
+                }
+            ]
+        return view
+
+    def _domain_routes(self) -> None:
+        @self.route("GET", "/v9/projects/{project}/domains/{domain}")
+        def get_domain(req: Request) -> Reply:
+            project = self._project(req)
+            if isinstance(project, Reply):
+                return project
+            name = unquote(req.params["domain"])
+            if self.domains.get(name) != project.id:
+                return _error(404, "not_found", f"Domain {name} not found on the project")
+            return Reply(200, self._domain_view(name, project.id))
+
+        @self.route("POST", "/v10/projects/{project}/domains")
+        def add_domain(req: Request) -> Reply:
+            project = self._project(req)
+            if isinstance(project, Reply):
+                return project
+            body = req.json()
+            name = str(body.get("name") or "") if isinstance(body, dict) else ""
+            if not name:
+                return _error(400, "bad_request", "Missing name")
+            holder = self.domains.get(name)
+            if holder is not None and holder != project.id:
+                return _error(
+                    409,
+                    "domain_already_in_use",
+                    f"Cannot add {name} since it's already in use by your account.",
+                )
+            with self.lock:
+                self.domains[name] = project.id
+                self.domain_redirects[name] = body.get("redirect")
+            return Reply(200, self._domain_view(name, project.id))
+
+        @self.route("POST", "/v9/projects/{project}/domains/{domain}/verify")
+        def verify(req: Request) -> Reply:
+            project = self._project(req)
+            if isinstance(project, Reply):
+                return project
+            name = unquote(req.params["domain"])
+            if self.domains.get(name) != project.id:
+                return _error(404, "not_found", "Domain not found")
+            return Reply(200, self._domain_view(name, project.id))
+
+        @self.route("GET", "/v6/domains/{domain}/config")
+        def config(req: Request) -> Reply:
+            if (denied := self._auth(req)) is not None:
+                return denied
+            name = unquote(req.params["domain"])
+            return Reply(
+                200,
+                {
+                    "configuredBy": "A" if name in self.configured else None,
+                    "acceptedChallenges": ["http-01"],
+                    "misconfigured": name not in self.configured,
+                    "recommendedIPv4": [{"rank": 1, "value": [self.recommended_ipv4]}],
+                    "recommendedCNAME": [{"rank": 1, "value": self.recommended_cname + "."}],
+                },
+            )
 
     def writes(self) -> list[Request]:
         return [r for r in self.requests() if r.method in ("POST", "PATCH", "PUT", "DELETE")]
@@ -273,11 +638,24 @@ class FakeVercel(FakeService):
             found = self._project(req)
             if isinstance(found, Reply):
                 return found
-            body = {
+            body: dict[str, Any] = {
                 "id": found.id,
                 "name": found.name,
                 "accountId": found.team_id or self.user["id"],
             }
+            self._settle(found)
+            current = self.production_of(found)
+            if current is not None:
+                body["targets"] = {
+                    "production": {
+                        "id": current.id,
+                        "createdAt": current.created_at,
+                        "readyState": current.state,
+                        "target": "production",
+                    }
+                }
+            if found.link is not None:
+                body["link"] = dict(found.link)
             return Reply(200, self.full(req, 200, body))
 
         @self.route("GET", "/v10/projects/{project}/env")
