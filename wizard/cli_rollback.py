@@ -58,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
         if sys.stdin.readline().strip() != "yes":
             print("rollback cancelled: nothing was changed", file=sys.stderr)
             return 1
-    asyncio.run(promote(ctx, plan))
+    from wizard.lock import run_lock
+
+    # Not beside an apply that may be deploying this very project.
+    with run_lock(session.project_dir, session.environment, "dream-pixel-setup rollback"):
+        asyncio.run(promote(ctx, plan))
     print(f"Production now serves {plan.target.id} (https://{plan.target.url}).", file=human)
     if advice:
         print(advice, file=human)
