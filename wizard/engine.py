@@ -710,6 +710,15 @@ class Session:
         write_env_file(path, doc)
         self.document = doc
 
+    def site_is_live(self) -> bool:
+        """Deployed and on its domain: the deploy and domain steps are done and Vercel
+        reported the domain configured and verified (the domain step remembers it)."""
+        if self.environment != "production":
+            return False
+        if self.status("deploy") != "done" or self.status("domain") != "done":
+            return False
+        return self.state.step("domain").memory.get("live") is True
+
     def step_context(self, step_id: str) -> StepContext:
         """A read-only context of one step (commands beside the walk: rollback)."""
         return self._context(step_id, dry_run=True)

@@ -296,6 +296,8 @@ async def _verify_all(ctx: StepContext, remote: Remote, *, final: bool) -> None:
                 waiting.append(f"{domain} (not verified)")
             elif config.misconfigured:
                 waiting.append(f"{domain} (DNS not pointing at Vercel yet)")
+    if not ctx.dry_run:
+        ctx.memory["live"] = not waiting
     if not waiting:
         return
     if not final:
