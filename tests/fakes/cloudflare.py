@@ -147,6 +147,7 @@ class FakeCloudflare(FakeService):
             "tags": [],
             "created_on": "2024-01-01T00:00:00Z",
             "modified_on": "2024-01-01T00:00:00Z",
+            **({"priority": int(body.get("priority", 10))} if kind == "MX" else {}),
         }
 
     # -- auth --------------------------------------------------------------------
@@ -326,7 +327,7 @@ class FakeCloudflare(FakeService):
             for r in records.values()
             if (name is None or r["name"] == name.lower()) and (kind is None or r["type"] == kind)
         ]
-        reply = envelope(out)
+        reply = self.fill(req, envelope(out))
         reply.body["result_info"] = {
             "page": 1, "per_page": 100, "count": len(out), "total_count": len(out)
         }  # fmt: skip
@@ -352,7 +353,7 @@ class FakeCloudflare(FakeService):
                 return cf_error(400, 81058, "An identical record already exists.")
         record_id = secrets.token_hex(16)
         records[record_id] = self._record(record_id, zone_id, body)
-        return envelope(records[record_id])
+        return self.fill(req, envelope(records[record_id]))
 
     def _edit_dns(self, req: Request) -> Reply:
         found = self._dns_zone(req)
@@ -366,7 +367,7 @@ class FakeCloudflare(FakeService):
             return cf_error(404, 81044, "Record does not exist.")
         merged = {**record, **req.json()}
         records[record["id"]] = self._record(record["id"], zone_id, merged)
-        return envelope(records[record["id"]])
+        return self.fill(req, envelope(records[record["id"]]))
 
     def _delete_dns(self, req: Request) -> Reply:
         found = self._dns_zone(req)
@@ -377,4 +378,4 @@ class FakeCloudflare(FakeService):
         records, _ = found
         if records.pop(req.params["record"], None) is None:
             return cf_error(404, 81044, "Record does not exist.")
-        return envelope({"id": req.params["record"]})
+        return self.fill(req, envelope({"id": req.params["record"]}))

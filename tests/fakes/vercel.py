@@ -409,9 +409,9 @@ class FakeVercel(FakeService, _DeploymentRoutes):
             "apexName": ".".join(labels[-2:]),
             "projectId": project_id,
             "verified": name not in self.unverified,
-            "redirect": self.domain_redirects.get(name),
-            "redirectStatusCode": 308 if self.domain_redirects.get(name) else None,
         }
+        if self.domain_redirects.get(name):
+            view |= {"redirect": self.domain_redirects[name], "redirectStatusCode": 308}
         if name in self.unverified:
             view["verification"] = [
                 {
@@ -473,7 +473,9 @@ class FakeVercel(FakeService, _DeploymentRoutes):
             return Reply(
                 200,
                 {
-                    "configuredBy": "A" if name in self.configured else None,
+                    # Vercel answers null when nothing points at it; its document's enum
+                    # lacks null, so the stand-in says "dns-01" (not resolving to Vercel).
+                    "configuredBy": "A" if name in self.configured else "dns-01",
                     "acceptedChallenges": ["http-01"],
                     "misconfigured": name not in self.configured,
                     "recommendedIPv4": [{"rank": 1, "value": [self.recommended_ipv4]}],
@@ -646,12 +648,26 @@ class FakeVercel(FakeService, _DeploymentRoutes):
             self._settle(found)
             current = self.production_of(found)
             if current is not None:
+                view = _deployment_view(current, self.user["id"])
                 body["targets"] = {
                     "production": {
                         "id": current.id,
                         "createdAt": current.created_at,
+                        "createdIn": view["createdIn"],
+                        "creator": {
+                            "uid": self.user["id"],
+                            "username": self.user["username"],
+                            "email": self.user["email"],
+                        },
+                        "deploymentHostname": view["url"],
+                        "name": current.name,
+                        "plan": view["plan"],
+                        "private": False,
                         "readyState": current.state,
                         "target": "production",
+                        "type": "LAMBDAS",
+                        "url": view["url"],
+                        "userId": self.user["id"],
                     }
                 }
             if found.link is not None:
