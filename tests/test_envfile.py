@@ -887,3 +887,123 @@ def test_tracked_env_file_is_refused_with_how_to_untrack(tmp_path: Path) -> None
     code, _, err = cli(project, "apply", "--yes", "--only", "secrets,env-file", "--set", want)
     assert code == 0, err
     assert load_env_file(env_file).values()["GOOD_VALUE"] == "1"
+
+
+# --- editing costs O(N): records checked alone agree with whole-file checks (issue 12, 12) ---
+
+record_line = st.one_of(
+    st.sampled_from(["", " ", "\t", "# c", "  # c 'x' \"y\"", "\ufeff", "\u00a0# nbsp"]),
+    st.builds(
+        lambda prefix, key, sep, value, comment: prefix + key + sep + value + comment,
+        st.sampled_from(["", " ", "export ", "\texport\t"]),
+        st.sampled_from(["A", "B", "C", "a.b", "x-y", "7", "export", "__proto__"]),
+        st.sampled_from(["=", " = ", ": ", "=\t", ":", "= "]),
+        st.one_of(
+            st.sampled_from(
+                [
+                    "",
+                    "x",
+                    "x y",
+                    "'q'",
+                    '"d"',
+                    "`b`",
+                    "'a\\'b'",
+                    '"l1\nl2"',
+                    "'l1\n\nl2'",
+                    "`a\nb`",
+                    '"open',
+                    "'x' y",
+                    "x\u2028y",
+                    '"\u2028"',
+                    "\\$X",
+                    "a#b",
+                    "'",
+                    '"x\\"',
+                ]
+            ),
+            st.text(alphabet=st.sampled_from(list("ab $\\'\"#=:\n")), max_size=6),
+        ),
+        st.sampled_from(["", " # why", "#x", "  "]),
+    ),
+    st.sampled_from(["garbage", "=x", "'", "A", "export", "export\n=1", ":"]),
+)
+record_text = st.builds(
+    lambda lines, terminator, final: terminator.join(lines) + (terminator if final else ""),
+    st.lists(record_line, min_size=0, max_size=12),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
+)
+edit = st.one_of(
+    st.tuples(st.just("set"), st.sampled_from(["A", "B", "C", "a.b", "NEW", "N2"]), value_text),
+    st.tuples(st.just("remove"), st.sampled_from(["A", "B", "NEW"]), st.just("")),
+)
+
+
+def _whole_document(text: str) -> EnvDocument:
+    doc = EnvDocument.parse(text)
+    doc._whole(text)  # every edit checked by parsing the whole file: the reference
+    return doc
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(record_text, file_text), st.lists(edit, min_size=1, max_size=6))
+def test_record_checks_make_the_same_edits_as_whole_file_checks(
+    text: str, edits: list[tuple[str, str, str]]
+) -> None:
+    fast, reference = EnvDocument.parse(text), _whole_document(text)
+    for action, key, value in edits:
+        outcomes = []
+        for doc in (fast, reference):
+            try:
+                if action == "set":
+                    doc.set(key, value)
+                else:
+                    doc.remove(key)
+                outcomes.append("ok")
+            except (UnrepresentableValue, EnvEditConflict) as exc:
+                outcomes.append(type(exc).__name__)
+        assert outcomes[0] == outcomes[1]
+        assert fast.render() == reference.render()
+        assert fast.values(PARSE_ENV) == reference.values(PARSE_ENV)
+
+
+def test_typical_files_are_edited_record_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wizard.envfile as envfile
+
+    text = (
+        "# Production\r\n\r\nexport DATABASE_URL=postgres://old  # pooler\r\n"
+        "PEM=\"-----BEGIN-----\r\nabc\r\n-----END-----\"\r\nQUOTED='a b'\r\nEMPTY=\r\n"
+        "SPACED: x\r\nLAST=1"
+    )
+    doc = EnvDocument.parse(text)
+    whole_parses = 0
+    real = envfile._analyse
+
+    def counting(t: str) -> list[Any]:
+        nonlocal whole_parses
+        if len(t) >= len(text):
+            whole_parses += 1
+        return real(t)
+
+    monkeypatch.setattr(envfile, "_analyse", counting)
+    for i in range(200):
+        doc.set(f"KEY_{i}", f"value {i} #{i}")
+    doc.set("DATABASE_URL", "postgres://new")
+    doc.set("PEM", "one line")
+    doc.set("LAST", "2")
+    doc.remove("QUOTED")
+    assert whole_parses == 0  # no edit parsed the whole file
+    rendered = doc.render()
+    assert rendered.startswith(
+        "# Production\r\n\r\nexport DATABASE_URL=postgres://new  # pooler\r\n"
+        'PEM="one line"\r\nEMPTY=\r\nSPACED: x\r\nLAST=2\r\nKEY_0="value 0 #0"\r\n'
+    )
+    monkeypatch.undo()
+    reference = _whole_document(text)
+    for i in range(200):
+        reference.set(f"KEY_{i}", f"value {i} #{i}")
+    reference.set("DATABASE_URL", "postgres://new")
+    reference.set("PEM", "one line")
+    reference.set("LAST", "2")
+    reference.remove("QUOTED")
+    assert reference.render() == rendered

@@ -38,8 +38,9 @@ an empty string.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,11 @@ _BOL = f"(?<!{_NOT_LT})"  # JavaScript's ^ under the m flag
 _EOL = f"(?!{_NOT_LT})"  # JavaScript's $ under the m flag
 
 # dotenv 16.3.1 lib/main.js LINE, with JavaScript's \w, \s, ., ^ and $ spelled out. Group 2
-# (the separator) is a capture here only to know where a value-less assignment ends.
+# (the separator) is a capture here only to know where a value-less assignment ends. Inside
+# quotes, dotenv's ``(?:\\q|[^q])*`` is spelled ``(?:(?>[^q\\]+)|\\q|\\)*``: the same matches
+# tried in the same order (giving back part of a run of plain characters can never let the
+# closing quote match, so the run is atomic), without one backtracking step per character,
+# which made a long quoted value cost seconds per megabyte.
 _LINE = re.compile(
     _BOL
     + _S
@@ -75,11 +80,11 @@ _LINE = re.compile(
     + _S
     + "+?)("
     + _S
-    + r"*'(?:\\'|[^'])*'|"
+    + r"*'(?:(?>[^'\\]+)|\\'|\\)*'|"
     + _S
-    + r'*"(?:\\"|[^"])*"|'
+    + r'*"(?:(?>[^"\\]+)|\\"|\\)*"|'
     + _S
-    + r"*`(?:\\`|[^`])*`|[^#\r\n]+)?"
+    + r"*`(?:(?>[^`\\]+)|\\`|\\)*`|[^#\r\n]+)?"
     + _S
     + "*(?:#"
     + _NOT_LT
@@ -87,7 +92,9 @@ _LINE = re.compile(
     + _EOL
 )
 _SURROUNDING_QUOTES = re.compile(_BOL + r"(['\"`])([\s\S]*)\1" + _EOL)
-_REFERENCE = re.compile(r"((?<!\\)\$\{?([A-Za-z0-9_]+)(?::-([^}\\]*))?\}?)")
+# dotenv-expand's ``(?!(?<=\\))\$...``; the $ comes first so that a search skips ahead fast.
+_REFERENCE = re.compile(r"(\$(?<!\\\$)\{?([A-Za-z0-9_]+)(?::-([^}\\]*))?\}?)")
+_LINE_TERMINATOR = re.compile("[" + _JS_LINE_TERMINATORS + "]")
 _KEY = re.compile(r"[A-Za-z0-9_.-]+")
 _WORD_KEY = re.compile(r"[A-Za-z0-9_]+")
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
@@ -140,7 +147,12 @@ def _dotenv_value(raw: str | None) -> str:
     """What dotenv's parse keeps of one matched value (before expansion)."""
     value = (raw or "").strip(_JS_SPACE)
     quote = value[:1]
-    value = _SURROUNDING_QUOTES.sub(lambda m: m[2], value)
+    if _LINE_TERMINATOR.search(value) is not None:
+        value = _SURROUNDING_QUOTES.sub(lambda m: m[2], value)
+    elif len(value) >= 2 and quote in _QUOTES and value[-1] == quote:
+        # One line: the regex can only match the whole value (and scanning it position by
+        # position is slow for a long one).
+        value = value[1:-1]
     if quote == '"':
         value = value.replace("\\n", "\n").replace("\\r", "\r")
     return value
@@ -356,8 +368,12 @@ def find_load_problem(text: str) -> LoadProblem | None:
     * a reference to a JavaScript built-in name (``$constructor``, ``$hasOwnProperty``...).
     """
     entries = _analyse(text)
-    line_of = {e.key: e.line for e in entries}  # the last assignment is the one read
-    parsed = {k: _as_node_decodes(v) for k, v in dotenv_parse(text).items()}
+    line_of: dict[str, int] = {}
+    parsed: dict[str, str] = {}  # dotenv_parse(text), from the same matches
+    for entry in entries:
+        line_of[entry.key] = entry.line  # the last assignment is the one read
+        if entry.key != "__proto__":
+            parsed[entry.key] = _as_node_decodes(entry.raw)
     for key, raw in parsed.items():
         for match in _REFERENCE.finditer(raw):
             if stop := _reference_problem(match[2], parsed):
@@ -425,9 +441,15 @@ def _escape_dollars(value: str) -> str:
     return value.replace("$", "\\$")
 
 
+# The quote first, then the look behind: a search skips ahead fast.
+_BARE = {q: re.compile(re.escape(q) + r"(?<!\\" + re.escape(q) + ")") for q in _QUOTES}
+_NOT_PLAIN = re.compile("[" + "".join(re.escape(c) for c in _JS_SPACE + _QUOTES + "#\\") + "]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def _has_bare(content: str, quote: str) -> bool:
     """A ``quote`` not right after a backslash (it would end a quoted value early)."""
-    return any(c == quote and (i == 0 or content[i - 1] != "\\") for i, c in enumerate(content))
+    return _BARE[quote].search(content) is not None
 
 
 def _quotable(content: str, quote: str) -> bool:
@@ -463,7 +485,7 @@ def _form_unquoted(value: str) -> str | None:
 
 def _is_plain(value: str) -> bool:
     """Values that read well unquoted: no spaces, quotes, comment marks or backslashes."""
-    return not any(c in _JS_SPACE or c in _QUOTES or c in "#\\" for c in value)
+    return _NOT_PLAIN.search(value) is None
 
 
 def _form_self_default(key: str, value: str) -> str | None:
@@ -527,8 +549,9 @@ def _unrepresentable_reason(value: str) -> str:
     )
 
 
-def _assignment_forms(key: str, value: str) -> list[str]:
-    """Every line that carries ``value`` for ``key``, best first; raises if there is none."""
+def _assignment_forms(key: str, value: str) -> Iterator[str]:
+    """Every line that carries ``value`` for ``key``, best first, each checked as it is
+    needed; raises ``UnrepresentableValue`` up front if there is none."""
     if not _KEY.fullmatch(key) or key == "__proto__":
         raise UnrepresentableValue(
             key, "not a key Next.js reads from .env files (use letters, digits, '_', '.', '-')"
@@ -537,29 +560,35 @@ def _assignment_forms(key: str, value: str) -> list[str]:
         raise UnrepresentableValue(
             key, "the value contains a NUL character, which environment variables cannot hold"
         )
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if _SURROGATE.search(value):
         raise UnrepresentableValue(
             key, "the value contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode"
         )
-    plain = _form_unquoted(value) if _is_plain(value) else None
-    candidates = [
-        plain,
-        _form_double(value),
-        _form_literal(value, "'"),
-        _form_literal(value, "`"),
-        _form_unquoted(value),
-        _form_self_default(key, value),
-    ]
-    forms: list[str] = []
-    for body in candidates:
+    forms = _checked_forms(key, value)
+    first = next(forms, None)
+    if first is None:
+        raise UnrepresentableValue(key, _unrepresentable_reason(value))
+    return itertools.chain([first], forms)
+
+
+def _checked_forms(key: str, value: str) -> Iterator[str]:
+    builders: tuple[Callable[[], str | None], ...] = (
+        lambda: _form_unquoted(value) if _is_plain(value) else None,
+        lambda: _form_double(value),
+        lambda: _form_literal(value, "'"),
+        lambda: _form_literal(value, "`"),
+        lambda: _form_unquoted(value),
+        lambda: _form_self_default(key, value),
+    )
+    seen: set[str] = set()
+    for build in builders:
+        body = build()
         if body is None:
             continue
         line = f"{key}={body}"
-        if line not in forms and _reads_back(key, line, value):
-            forms.append(line)
-    if not forms:
-        raise UnrepresentableValue(key, _unrepresentable_reason(value))
-    return forms
+        if line not in seen and _reads_back(key, line, value):
+            seen.add(line)
+            yield line
 
 
 def format_assignment(key: str, value: str) -> str:
@@ -586,7 +615,7 @@ def format_assignment(key: str, value: str) -> str:
     Examples: ``a#"b'c`d`` (a ``#`` and all three quotes), ``#x\\`` (a ``#`` and a trailing
     backslash), ``"x"`` followed by a CR, ``" C:\\dir\\"`` for a key ``WIN-PATH``.
     """
-    return _assignment_forms(key, value)[0]
+    return next(_assignment_forms(key, value))
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -647,18 +676,106 @@ def _signature(entries: list[_Entry]) -> list[tuple[str, str]]:
     return [(e.key, e.raw) for e in entries]
 
 
+# --- records: a file cut where dotenv's scan provably restarts -------------------------------
+#
+# Checking an edit by parsing the whole file again costs O(N) per key, O(N^2) to set N keys.
+# Most files are a sequence of "records" that dotenv reads independently: blank lines,
+# comment lines, and assignments whose value ends on their own line, or, quoted, on a later
+# line, with nothing but spaces and a comment after the closing quote. For such a file,
+# dotenv's matches are those of each record read alone, in order, because nothing the regex
+# does at a record crosses into the next one except runs of whitespace, and every record
+# begins (after whitespace) with '#' or a key character: never a quote, '=' or ':', the only
+# characters that would let a whitespace run carry a match on. An edit that replaces one
+# record by another such record (or appends one) can then be checked on that record alone.
+# Files with other lines (garbage, unterminated quotes, a value going on past a quote, a
+# U+2028 outside quotes, "KEY:" at the end of a line) are checked whole, as before.
+
+_LT_CHARS = "\n\r\u2028\u2029"
+_WS = "[" + "".join(re.escape(c) for c in _JS_SPACE if c not in _LT_CHARS) + "]"
+_NOT_LT_CLASS = "[^" + "".join(re.escape(c) for c in _LT_CHARS) + "]"
+
+
+def _quoted(q: str) -> str:
+    # q, then anything but a bare q, never ending on a backslash (it would escape the closing
+    # quote), then q: the first bare q closes it, as in dotenv's ``q(?:\\q|[^q])*q``.
+    e = re.escape(q)
+    return rf"{e}(?:(?>[^{e}\\]+)|\\{e}|\\(?!{e}))*{e}"
+
+
+_UNQUOTED = (
+    "[^"
+    + "".join(re.escape(c) for c in _JS_SPACE + _QUOTES + "#")
+    + "][^#"
+    + "".join(re.escape(c) for c in _LT_CHARS)
+    + "]*"
+)
+_RECORD = re.compile(
+    f"{_WS}*(?:#{_NOT_LT_CLASS}*"
+    f"|(?:export{_WS}+)?(?P<key>[A-Za-z0-9_.-]+)(?:{_WS}*={_WS}*|:{_WS}+)"
+    f"(?:{_quoted(chr(39))}|{_quoted(chr(34))}|{_quoted(chr(96))}|{_UNQUOTED})?"
+    f")?{_WS}*(?:#{_NOT_LT_CLASS}*)?(?:\n|\\Z)"
+)
+_TERMINATOR = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass
+class _Record:
+    text: str  # whole lines of the document, terminators as in the file
+    entry: _Entry | None  # its one assignment (offsets into ``text``), None for blank/comment
+
+
+def _record(text: str) -> _Record | None:
+    """``text`` (whole lines) as one record, or None when it is not one."""
+    normalized = _normalize_newlines(text)
+    match = _RECORD.match(normalized)
+    if match is None or match.end() != len(normalized):
+        return None
+    entries = _analyse(text)
+    if len(entries) != (0 if match["key"] is None else 1):
+        return None
+    return _Record(text, entries[0] if entries else None)
+
+
+def _split_records(text: str) -> list[_Record] | None:
+    """The document as records, or None when some part of it is not one."""
+    normalized = _normalize_newlines(text)
+    original_starts = [0] + [m.end() for m in _TERMINATOR.finditer(text)]
+    records: list[_Record] = []
+    position = 0  # in ``normalized``
+    line = 0
+    while position < len(normalized):
+        match = _RECORD.match(normalized, position)
+        if match is None or match.end() == position:
+            return None
+        lines = normalized.count("\n", position, match.end())
+        if match.end() == len(normalized) and not normalized.endswith("\n"):
+            lines += 1  # the last line, without a terminator
+        end = original_starts[line + lines] if line + lines < len(original_starts) else len(text)
+        record = _record(text[original_starts[line] : end])
+        if record is None:
+            return None
+        records.append(record)
+        position, line = match.end(), line + lines
+    return records
+
+
 class EnvDocument:
     """A ``.env`` file as text plus what Next.js reads from it.
 
     Edits change only the assignments of the keys they touch: comments, blank lines, order,
     ``export`` prefixes, inline comments and unknown keys stay byte for byte, CRLF included.
     Every edit is checked by parsing the result: if the user's own broken lines would make it
-    change any other assignment, it raises ``EnvEditConflict`` and changes nothing.
+    change any other assignment, it raises ``EnvEditConflict`` and changes nothing. For a file
+    made of records (see ``_split_records``) the check parses the edited record only, so
+    setting N keys costs O(N); other files are parsed whole for every edit.
     """
 
     def __init__(self, text: str) -> None:
-        self._text = text
+        self._text: str | None = text  # None while ``_records`` holds edits not yet joined
         self._entries: list[_Entry] | None = None
+        self._records: list[_Record] | None = None
+        self._split_tried = False
+        self._last: dict[str, int] = {}  # key -> index of the record of its last assignment
 
     @classmethod
     def parse(cls, text: str) -> EnvDocument:
@@ -672,16 +789,35 @@ class EnvDocument:
         return f"EnvDocument(keys={len(self.keys())})"
 
     def render(self) -> str:
+        if self._text is None:
+            assert self._records is not None
+            self._text = "".join(r.text for r in self._records)
         return self._text
 
     def _analysis(self) -> list[_Entry]:
         if self._entries is None:
-            self._entries = _analyse(self._text)
+            self._entries = _analyse(self.render())
         return self._entries
+
+    def _split(self) -> list[_Record] | None:
+        """The records, cut on first use; None for a file that is not made of records."""
+        if not self._split_tried:
+            self._split_tried = True
+            self._records = _split_records(self.render())
+            if self._records is not None:
+                for index, record in enumerate(self._records):
+                    if record.entry is not None:
+                        self._last[record.entry.key] = index
+        return self._records
+
+    def _whole(self, text: str, entries: list[_Entry] | None = None) -> None:
+        """From now on, a document checked whole (after an edit that is not a record)."""
+        self._text, self._entries = text, entries
+        self._records, self._split_tried, self._last = None, True, {}
 
     def keys(self) -> list[str]:
         """The keys Next.js reads from the file, in file order (first occurrence)."""
-        return list(dotenv_parse(self._text))
+        return list(dotenv_parse(self.render()))
 
     def values(self, process_env: Mapping[str, str] | None = None) -> dict[str, str]:
         """What Next.js reads (expanded, ``\\$`` resolved), in file order.
@@ -689,12 +825,12 @@ class EnvDocument:
         Expansion sees ``process_env`` (default: empty), as ``process.env`` at load time. Empty
         when Next.js would fail to load the file (see ``load_error``).
         """
-        return parse_value_nextjs(self._text, process_env) or {}
+        return parse_value_nextjs(self.render(), process_env) or {}
 
     @property
     def load_error(self) -> str | None:
         """Why Next.js would ignore this whole file, or None when it loads."""
-        if parse_value_nextjs(self._text) is None:
+        if parse_value_nextjs(self.render()) is None:
             return (
                 "a $ reference in this file expands without end (e.g. KEY=$KEY); Next.js stops "
                 "with 'Maximum call stack size exceeded' and ignores the whole file"
@@ -704,22 +840,24 @@ class EnvDocument:
     def load_problem(self) -> LoadProblem | None:
         """Why Next.js would not load this file exactly as the wizard reads it (see
         ``find_load_problem``), or None."""
-        return find_load_problem(self._text)
+        return find_load_problem(self.render())
 
     def get(self, key: str) -> str | None:
         return self.values().get(key)
 
     def _newline(self) -> str:
-        first = re.search(r"\r\n|\r|\n", self._text)
+        if self._records is not None:
+            # Only the last record can lack a terminator: this stops at the first or second.
+            for record in self._records:
+                first = _TERMINATOR.search(record.text)
+                if first is not None:
+                    return "\r\n" if first[0] == "\r\n" else "\n"
+            return "\n"
+        first = _TERMINATOR.search(self.render())
         return "\r\n" if first is not None and first[0] == "\r\n" else "\n"
 
-    def _commit(self, key: str, candidates: list[tuple[str, list[tuple[str, str]]]]) -> None:
-        for text, expected in candidates:
-            if _signature(_analyse(text)) == expected:
-                self._text = text
-                self._entries = None
-                return
-        raise EnvEditConflict(
+    def _conflict(self, key: str) -> EnvEditConflict:
+        return EnvEditConflict(
             key,
             "the existing file has a line (probably an unterminated quote) that would absorb "
             "this change; fix that line by hand and run again",
@@ -727,49 +865,111 @@ class EnvDocument:
 
     def set(self, key: str, value: str) -> None:
         """Replace the key's effective (last) assignment in place, or append one at the end."""
-        forms = _assignment_forms(key, value)
+        forms = _assignment_forms(key, value)  # raises before anything when there is none
+        records = self._split()
+        for form in forms:
+            (line_raw,) = [e.raw for e in _analyse(form + "\n")]
+            if records is not None:
+                if self._set_record(records, key, form, line_raw):
+                    return
+            elif self._set_whole(key, form, line_raw):
+                return
+        raise self._conflict(key)
+
+    def _set_record(self, records: list[_Record], key: str, form: str, line_raw: str) -> bool:
+        """Edit one record; an edit that is not a record is checked whole (and then made, the
+        document leaving record mode). False: this form does not fit."""
+        index = self._last.get(key)
+        tail: _Record | None = None
+        if index is not None:
+            old = records[index]
+            assert old.entry is not None
+            text = old.text[: old.entry.start] + form + old.text[old.entry.end :]
+        else:
+            text = form + self._newline()
+            last = records[-1] if records else None
+            if last is not None and not last.text.endswith(("\n", "\r")):
+                tail = _record(last.text + self._newline())
+                if tail is None:
+                    return self._set_whole(key, form, line_raw)
+        record = _record(text)
+        if record is None:
+            return self._set_whole(key, form, line_raw)
+        if record.entry is None or (record.entry.key, record.entry.raw) != (key, line_raw):
+            return False  # this record alone already reads otherwise: so would the file
+        if index is not None:
+            records[index] = record
+        else:
+            if tail is not None:
+                records[-1] = tail
+            records.append(record)
+            self._last[key] = len(records) - 1
+        self._text, self._entries = None, None
+        return True
+
+    def _set_whole(self, key: str, form: str, line_raw: str) -> bool:
+        """The edit checked by parsing the whole result (and made when it holds)."""
+        text = self.render()
         entries = self._analysis()
         before = _signature(entries)
         indices = [i for i, e in enumerate(entries) if e.key == key]
-        candidates = []
-        for form in forms:
-            (line_raw,) = [e.raw for e in _analyse(form + "\n")]
-            if indices:
-                target = entries[indices[-1]]
-                text = self._text[: target.start] + form + self._text[target.end :]
-                expected = list(before)
-                expected[indices[-1]] = (key, line_raw)
-            else:
-                text = self._text
-                if text and not text.endswith(("\n", "\r")):
-                    text += self._newline()
-                text += form + self._newline()
-                expected = [*before, (key, line_raw)]
-            candidates.append((text, expected))
-        self._commit(key, candidates)
+        if indices:
+            target = entries[indices[-1]]
+            edited = text[: target.start] + form + text[target.end :]
+            expected = list(before)
+            expected[indices[-1]] = (key, line_raw)
+        else:
+            edited = text
+            if edited and not edited.endswith(("\n", "\r")):
+                edited += self._newline()
+            edited += form + self._newline()
+            expected = [*before, (key, line_raw)]
+        after = _analyse(edited)
+        if _signature(after) != expected:
+            return False
+        self._whole(edited, after)
+        return True
 
     def remove(self, key: str) -> None:
         """Remove every assignment of the key: its whole lines when nothing else is on them."""
+        records = self._split()
+        if records is not None:
+            # Each record holds one assignment on lines of its own: dropping whole records
+            # leaves records, read as before minus the key.
+            if key not in self._last:
+                return
+            kept = [r for r in records if r.entry is None or r.entry.key != key]
+            self._records = kept
+            self._last = {r.entry.key: i for i, r in enumerate(kept) if r.entry is not None}
+            self._text, self._entries = None, None
+            return
         entries = self._analysis()
         doomed = [e for e in entries if e.key == key]
         if not doomed:
             return
-        kept = [e for e in entries if e.key != key]
-        expected = _signature(kept)
+        kept_entries = [e for e in entries if e.key != key]
+        expected = _signature(kept_entries)
+        text = self.render()
 
         def without(whole_lines: bool) -> str:
-            text = self._text
+            edited = text
             for entry in reversed(doomed):
                 shares_line = any(
-                    other.start < entry.line_end and other.end > entry.line_start for other in kept
+                    other.start < entry.line_end and other.end > entry.line_start
+                    for other in kept_entries
                 )
                 if whole_lines and not shares_line:
-                    text = text[: entry.line_start] + text[entry.line_end :]
+                    edited = edited[: entry.line_start] + edited[entry.line_end :]
                 else:
-                    text = text[: entry.start] + text[entry.end :]
-            return text
+                    edited = edited[: entry.start] + edited[entry.end :]
+            return edited
 
-        self._commit(key, [(without(True), expected), (without(False), expected)])
+        for candidate in (without(True), without(False)):
+            after = _analyse(candidate)
+            if _signature(after) == expected:
+                self._whole(candidate, after)
+                return
+        raise self._conflict(key)
 
 
 def load_env_file(path: Path, *, what: str | None = None, missing_ok: bool = True) -> EnvDocument:
