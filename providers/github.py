@@ -68,6 +68,10 @@ def secrets_path(repo: str, environment: str | None = None) -> str:
     return f"{base}/actions/secrets"
 
 
+def variables_path(repo: str, environment: str | None = None) -> str:
+    return secrets_path(repo, environment).removesuffix("/secrets") + "/variables"
+
+
 def _rehint(exc: E, *, key: str | None, hint: str) -> E:
     return type(exc)(exc.service, exc.message, key=key or exc.key, hint=hint, status=exc.status)
 
@@ -181,21 +185,35 @@ class GitHubClient(BearerApi):
 
     async def secret_names(self, repo: str, environment: str | None = None) -> dict[str, str]:
         """Names of the secrets already there (name -> updated_at); values never come back."""
+        forbidden = self._secrets_forbidden(repo, environment)
+        return await self._names(secrets_path(repo, environment), "secrets", PER_PAGE, forbidden)
+
+    async def variable_names(self, repo: str, environment: str | None = None) -> dict[str, str]:
+        """Names of the Actions variables (repository, or the environment's) -> updated_at."""
+        perm = "Environments: read" if environment else "Variables: read"
+        forbidden = (
+            f"the token may not read the Actions variables of {repo}: a fine-grained token "
+            f"needs {perm} on the repository, a classic one the repo scope ({TOKEN_URL})"
+        )
+        # The variables listing allows 30 a page, not 100.
+        return await self._names(variables_path(repo, environment), "variables", 30, forbidden)
+
+    async def _names(self, path: str, field: str, per_page: int, forbidden: str) -> dict[str, str]:
         names: dict[str, str] = {}
-        guard = PageGuard(SERVICE, "secret listing", key="GITHUB_REPOSITORY")
+        guard = PageGuard(SERVICE, f"{field} listing", key="GITHUB_REPOSITORY")
         page = 1
         while guard.more_allowed():
             body = (
                 await self._request(
                     "GET",
-                    secrets_path(repo, environment),
-                    params={"per_page": PER_PAGE, "page": page},
+                    path,
+                    params={"per_page": per_page, "page": page},
                     key="GITHUB_TOKEN",
-                    forbidden=self._secrets_forbidden(repo, environment),
-                    not_found=self._secrets_forbidden(repo, environment),
+                    forbidden=forbidden,
+                    not_found=forbidden,
                 )
             ).json()
-            items = body.get("secrets") if isinstance(body, dict) else None
+            items = body.get(field) if isinstance(body, dict) else None
             if not isinstance(items, list):
                 break
             page_names: dict[str, str] = {}

@@ -494,6 +494,16 @@ STEPS: tuple[Step, ...] = (
                 help="Store the secrets in this GitHub environment instead of the repository.",
                 validator=v.slug,
             ),
+            _choice(
+                "github_strict",
+                "Fail on workflow secrets nobody set",
+                ("no", "yes"),
+                "no",
+                required=False,
+                help="The workflows' secrets.NAME and vars.NAME that are neither pushed here nor "
+                "set on GitHub are listed with file and line; yes: they fail the step (this run "
+                "only; --strict).",
+            ),
         ),
     ),
     Step(

@@ -7,7 +7,7 @@ from typing import Any
 
 # Actions a change may carry. Keys: add/update/unchanged/unknown/remove/keep (exists
 # remotely, unseen, and left alone). Resources: create/update/apply/unchanged/skip/check/unknown
-# (apply: a migration, a seed).
+# (apply: a migration, a seed); missing: something a workflow uses that nobody set.
 ACTIONS = frozenset(
     {
         "add",
@@ -21,6 +21,7 @@ ACTIONS = frozenset(
         "check",
         "fail",
         "keep",
+        "missing",
     }
 )
 MUTATING = frozenset({"add", "update", "remove", "create", "apply"})

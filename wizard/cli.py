@@ -71,6 +71,11 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
         metavar="MINUTES",
         help="watch a production build for at most this long (default 20)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the github step when a workflow uses a secret or variable nobody set",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="also list unchanged entries")
 
 
@@ -276,6 +281,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             inputs.sets["github_environment"] = args.github_environment
         if args.deploy_timeout:
             inputs.sets["deploy_timeout"] = args.deploy_timeout
+        if args.strict:
+            inputs.sets["github_strict"] = "yes"
     dry_run = bool(getattr(args, "dry_run", False)) or command == "plan"
     # One run that may write at a time; taken before the state is read, so a run that
     # waited for another sees what that one did.

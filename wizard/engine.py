@@ -65,7 +65,14 @@ ENVIRONMENTS = ("production", "preview", "development")
 ALWAYS_RUN = frozenset({"env-file", "vercel", "github", "migrate", "deploy", "domain"})
 # Consent that holds for one run: a destructive roll, a seed (seeds are rarely idempotent).
 ONE_SHOT = frozenset(
-    {"stripe_roll_webhook", "db_allow_password_auth", "db_seed", "deploy_timeout", "dns_replace"}
+    {
+        "stripe_roll_webhook",
+        "db_allow_password_auth",
+        "db_seed",
+        "deploy_timeout",
+        "dns_replace",
+        "github_strict",
+    }
 )
 # Where values go. Remembered in the state, they are used again only when the operator
 # gives the same, or confirms them interactively: a saved file never picks a destination.

@@ -34,6 +34,7 @@ class Token:
     repos: set[str] | None = None  # None: every repository
     secrets_write: bool = True  # fine-grained "Secrets" permission
     environments_write: bool = True  # fine-grained "Environments" permission
+    variables_read: bool = True  # fine-grained "Variables" permission
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Repo:
     private: bool = True
     secrets: dict[str, Secret] = field(default_factory=dict)
     environments: dict[str, dict[str, Secret]] = field(default_factory=dict)
+    # Actions variables (name -> value): the repository's, and each environment's.
+    variables: dict[str, str] = field(default_factory=dict)
+    env_variables: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _now() -> str:
@@ -243,6 +247,40 @@ class FakeGitHub(FakeService):
             now = _now()
             store[upper] = Secret(upper, plaintext, existing.created_at if existing else now, now)
             return Reply(204 if existing else 201, None if existing else {}, self._headers(token))
+
+        def list_variables(req: Request) -> Reply:
+            token = self._token(req)
+            if isinstance(token, Reply):
+                return token
+            repo = self._repo(req, token)
+            if isinstance(repo, Reply):
+                return repo
+            env = req.params.get("env")
+            if token.scopes is None:
+                allowed = token.environments_write if env is not None else token.variables_read
+                if not allowed:
+                    return _msg(403, "Resource not accessible by personal access token")
+            if env is None:
+                store = repo.variables
+            elif unquote(env) in repo.environments:
+                store = repo.env_variables.setdefault(unquote(env), {})
+            else:
+                return _msg(404, "Not Found", self._headers(token))
+            per_page = min(int(req.arg("per_page") or 10), 30)
+            page = int(req.arg("page") or 1)
+            names = sorted(store)[(page - 1) * per_page : page * per_page]
+            now = _now()
+            body = {
+                "total_count": len(store),
+                "variables": [
+                    {"name": n, "value": store[n], "created_at": now, "updated_at": now}
+                    for n in names
+                ],
+            }
+            return Reply(200, self.full(req, 200, body), self._headers(token))
+
+        self.add_route("GET", "/repos/{owner}/{repo}/actions/variables", list_variables)
+        self.add_route("GET", "/repos/{owner}/{repo}/environments/{env}/variables", list_variables)
 
         for base in (
             "/repos/{owner}/{repo}/actions/secrets",

@@ -25,6 +25,7 @@ from providers.github import (
 )
 from wizard.catalogue import GITHUB_SECRET_KEYS
 from wizard.context import StepContext, raise_first
+from wizard.workflows import Reference, Scan, scan_workflows
 
 TARGET = "github"
 SCRATCH = "github.remote"
@@ -39,6 +40,10 @@ class Remote:
     environment: str | None
     key: SecretsKey
     names: dict[str, str]  # secret name -> updated_at
+    # What the workflows may also read, by name; None: the token could not list them.
+    repo_secrets: set[str] | None = None  # the repository's, when an environment is chosen
+    variables: set[str] | None = None  # repository (and environment) variables
+    workflows: Scan = field(default_factory=lambda: Scan([], []))
 
 
 @dataclass
@@ -118,12 +123,40 @@ async def check(ctx: StepContext) -> None:
             "fine-grained token with Secrets: read and write",
         )
     raise_first(results[1:])
-    ctx.scratch[SCRATCH] = Remote(
+    remote = Remote(
         repo=repo,
         environment=environment,
         key=cast(SecretsKey, results[-2]),
         names=cast(dict[str, str], results[-1]),
+        workflows=scan_workflows(ctx.project_dir),
     )
+    if remote.workflows.references:
+        await _read_names(ctx, token, remote)
+    ctx.scratch[SCRATCH] = remote
+
+
+async def _read_names(ctx: StepContext, token: str, remote: Remote) -> None:
+    """The other names a workflow may use: repository secrets (besides an environment's) and
+    variables. Only needed to judge the workflows, so a refusal is a notice, not a failure."""
+    repo, environment = remote.repo, remote.environment
+    async with _client(ctx, token) as client:
+        calls: list[Any] = [client.variable_names(repo)]
+        if environment:
+            calls += [client.variable_names(repo, environment), client.secret_names(repo)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException) and not isinstance(r, ProviderError):
+            raise r
+    failed = [r for r in results if isinstance(r, ProviderError)]
+    for err in dict.fromkeys(str(e) for e in failed):
+        ctx.notice(f"the workflows were not fully checked: {err}")
+    variables = [r for r in results[: 2 if environment else 1] if isinstance(r, dict)]
+    if len(variables) == (2 if environment else 1):
+        remote.variables = {n for names in variables for n in names}
+    if environment:
+        remote.repo_secrets = set(results[2]) if isinstance(results[2], dict) else None
+    else:
+        remote.repo_secrets = set(remote.names)
 
 
 def _memory_keys(ctx: StepContext, remote: Remote) -> dict[str, dict[str, Any]]:
@@ -181,6 +214,38 @@ def _plan(ctx: StepContext, remote: Remote, wanted: list[Planned]) -> None:
             item.detail = f"exists on GitHub, value unseen; replaced by {origin}"
 
 
+def _workflow_gaps(ctx: StepContext, remote: Remote, wanted: list[Planned]) -> list[Reference]:
+    """List each secret/variable a workflow uses that nothing provides, with file and line."""
+    scan = remote.workflows
+    for problem in scan.unreadable:
+        ctx.notice(f"workflow not checked: {problem}")
+    gaps: list[Reference] = []
+    if remote.repo_secrets is not None:
+        pushed = {item.name for item in wanted}
+        present = set(remote.names) | remote.repo_secrets | pushed
+        gaps += scan.missing("secrets", present)
+    if remote.variables is not None:
+        gaps += scan.missing("vars", remote.variables)
+    for ref in gaps:
+        kind = "workflow-secret" if ref.kind == "secrets" else "workflow-variable"
+        ctx.change(TARGET, f"{kind}:{ref.name}", "missing", ref.where, kind="resource")
+    return gaps
+
+
+def _strict_failure(gaps: list[Reference]) -> ProviderError:
+    names = ", ".join(f"{r.name} ({r.where})" for r in gaps)
+    secrets = any(r.kind == "secrets" for r in gaps)
+    variables = any(r.kind == "vars" for r in gaps)
+    what = " and ".join(w for w, on in (("secrets", secrets), ("variables", variables)) if on)
+    return ProviderError(
+        SERVICE,
+        f"the workflows use {what} set nowhere: {names}",
+        key=", ".join(dict.fromkeys(r.name for r in gaps)),
+        hint="add them under the repository's Settings → Secrets and variables → Actions, "
+        "or run without --strict",
+    )
+
+
 async def run(ctx: StepContext) -> None:
     if not isinstance(ctx.scratch.get(SCRATCH), Remote):
         await check(ctx)
@@ -194,6 +259,10 @@ async def run(ctx: StepContext) -> None:
     _plan(ctx, remote, wanted)
     for item in wanted:
         ctx.change(TARGET, item.name, item.action, item.detail)
+    gaps = _workflow_gaps(ctx, remote, wanted)
+    if gaps and ctx.choice("github_strict") == "yes":
+        # Before any push: a strict run changes nothing while a workflow would fail.
+        raise _strict_failure(gaps)
     if ctx.dry_run:
         return
     writes = [item for item in wanted if item.action not in ("unchanged", "keep")]
