@@ -168,7 +168,9 @@ def _interrupted() -> int:
     return 130
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
+    """The CLI. ``exiting`` (the console script): the process ends right after, so once the
+    work is over a late signal is ignored instead of turning a finished run into a crash."""
     previous: dict[int, Any] = {}
     try:
         try:
@@ -186,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # In-process callers (tests, an embedding program) get their handlers back.
         with contextlib.suppress(ValueError, TypeError):
             for number, handler in previous.items():
-                signal.signal(number, handler)
+                signal.signal(number, signal.SIG_IGN if exiting else handler)
 
 
 def run() -> NoReturn:
@@ -195,7 +197,10 @@ def run() -> NoReturn:
     After an interrupt the exit is immediate: CPython would otherwise turn a ctrl+c that
     arrived inside an ``exec`` (a dataclass being built by a lazy import) into a second,
     fatal SIGINT at exit, and a thread still blocked in a read would hold the exit up."""
-    code = main()
+    try:
+        code = main(exiting=True)
+    except KeyboardInterrupt:  # one that landed while main was already handing back
+        code = _interrupted()
     if code == 130:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
