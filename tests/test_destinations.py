@@ -229,3 +229,21 @@ def test_plain_walk_shows_remembered_destinations_and_asks(
         out = capsys.readouterr().out
         assert "Remembered from the last run" in out and f"GITHUB_REPOSITORY = {ATTACKER}" in out
         assert session.value("GITHUB_REPOSITORY") == used
+
+
+def test_deploy_and_domain_name_the_project_and_zone_they_act_on(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = [*world.argv("plan", "--json"), "--only", "deploy,domain"]
+    code, out, err = run(world, monkeypatch, argv)
+    data = json.loads(out)
+    named = {(d["destination"], d["name"]) for d in data["destinations"]}
+    assert ("Vercel project", VERCEL_PROJECT) in named, err
+    assert ("Vercel team", TEAM) in named
+    assert ("Cloudflare zone", f"the zone of {ZONE}") in named
+    # A project remembered by a planted state is not what deploy acts on.
+    plant(world, PLANTED)
+    code, out, err = run(world, monkeypatch, argv, drop=TARGETS)
+    assert code == 1
+    assert "error: VERCEL_PROJECT_ID: the last run used collector" in err
+    assert attacker_requests(world) == []

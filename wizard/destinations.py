@@ -32,6 +32,14 @@ APP_SOURCES = {
 }
 
 
+VERCEL_STEPS = ("vercel", "deploy", "domain")
+# Operator destinations a step uses without declaring them as its own fields.
+BORROWED = {
+    "deploy": ("VERCEL_PROJECT_ID", "VERCEL_ORG_ID"),
+    "domain": ("VERCEL_PROJECT_ID", "VERCEL_ORG_ID", "CLOUDFLARE_ZONE"),
+}
+
+
 @dataclass(frozen=True)
 class Destination:
     step: str
@@ -77,29 +85,33 @@ def collect_destinations(session: Session, selected: list[str]) -> list[Destinat
             if endpoint:
                 where += f", at {endpoint}"
             add("storage", "S3 bucket", f"{bucket} ({where})", source)
-    if "cloudflare" in selected:
+    # The domain step writes DNS records in the same zone the cloudflare step configures.
+    zone_step = next((x for x in ("cloudflare", "domain") if x in selected), None)
+    if zone_step:
         zone, source = op("CLOUDFLARE_ZONE")
         if zone:
-            add("cloudflare", "Cloudflare zone", zone, source)
+            add(zone_step, "Cloudflare zone", zone, source)
         else:
             site, _ = app("NEXTAUTH_URL")
             host = urlsplit(site).hostname if site else None
-            add("cloudflare", "Cloudflare zone", host and f"the zone of {host}", "NEXTAUTH_URL")
+            add(zone_step, "Cloudflare zone", host and f"the zone of {host}", "NEXTAUTH_URL")
     if "stripe" in selected:
         site, source = app("NEXTAUTH_URL")
         hook = site.rstrip("/") + "/api/webhooks/stripe" if site else None
         add("stripe", "Stripe webhook endpoint", hook, "NEXTAUTH_URL, " + source)
     if "env-file" in selected:
         add("env-file", "env file", str(s.project_dir / env_file), "--project-dir, --environment")
-    if "vercel" in selected:
+    # deploy and domain act on the same Vercel project as the push.
+    vercel_step = next((x for x in VERCEL_STEPS if x in selected), None)
+    if vercel_step:
         project, source = op("VERCEL_PROJECT_ID")
-        add("vercel", "Vercel project", project, source)
+        add(vercel_step, "Vercel project", project, source)
         team, source = op("VERCEL_ORG_ID")
         if team:
-            add("vercel", "Vercel team", team, source)
+            add(vercel_step, "Vercel team", team, source)
         else:
-            add("vercel", "Vercel team", "personal account (no VERCEL_ORG_ID)", "default")
-        add("vercel", "Vercel target", s.environment, "--environment")
+            add(vercel_step, "Vercel team", "personal account (no VERCEL_ORG_ID)", "default")
+        add(vercel_step, "Vercel target", s.environment, "--environment")
     if "github" in selected:
         repo, source = op("GITHUB_REPOSITORY")
         add("github", "GitHub repository", repo, source)

@@ -36,7 +36,7 @@ from wizard.catalogue import (
 from wizard.changes import Change
 from wizard.context import OutputFn, ProgressFn, StepContext, keyed_digest, redact_values
 from wizard.credentials import CredentialStore, scoped_account
-from wizard.destinations import Destination, collect_destinations
+from wizard.destinations import BORROWED, Destination, collect_destinations
 from wizard.envfile import (
     EnvDocument,
     UnrepresentableValue,
@@ -595,6 +595,7 @@ class Session:
     def _remembered_in(self, selected: list[str]) -> list[str]:
         """Unconfirmed remembered destinations that the selected steps would use."""
         keys = {f.key for s in selected for f in self.visible_fields(s)}
+        keys.update(k for s in selected for k in BORROWED.get(s, ()))
         if "github" in selected:
             keys.update(GITHUB_SECRET_KEYS)  # pushed as secrets: the Vercel ids
         return [k for k in self.remembered if k in keys]
