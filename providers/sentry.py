@@ -166,3 +166,112 @@ class SentryClient(BearerApi):
                 )
             )
         return keys
+
+
+# -- alerting: Monitors (detectors) and Alerts (workflows), and the legacy rules -------------
+# Paths: ``/api/0/organizations/{org}/detectors/`` (list; create under
+# ``.../projects/{project}/detectors/``), ``/api/0/organizations/{org}/workflows/``, each with
+# ``{id}/`` for PUT. Self-hosted Sentry before them has the (deprecated) issue alert rules
+# ``/api/0/projects/{org}/{project}/rules/`` and metric alerts
+# ``/api/0/organizations/{org}/alert-rules/``. Bodies are CamelSnake: camelCase keys.
+
+ALERT_SCOPES = "alerts:read, alerts:write"
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    slug: str
+
+
+def _o(org: str) -> str:
+    return f"/api/0/organizations/{quote(org, safe='')}"
+
+
+def _p(org: str, project: str) -> str:
+    return f"/api/0/projects/{quote(org, safe='')}/{quote(project, safe='')}"
+
+
+class SentryAlerts(SentryClient):
+    """Typed reads and writes of a project's alerting; lists are plain JSON objects, the
+    step compares only the fields it sets."""
+
+    async def _send(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, json=body, key=TOKEN_KEY)
+        except PermissionDenied as err:
+            raise PermissionDenied(
+                SERVICE,
+                err.message,
+                key=TOKEN_KEY,
+                hint=f"the token lacks the scope alerts:write ({method} {path}): create one "
+                f"with {ALERT_SCOPES}",
+                status=err.status,
+            ) from None
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
+    async def _list(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        try:
+            items = await self._pages(path, key=TOKEN_KEY, params=params)
+        except PermissionDenied as err:
+            raise PermissionDenied(
+                SERVICE,
+                err.message,
+                key=TOKEN_KEY,
+                hint=f"the token lacks the scope alerts:read: create one with {ALERT_SCOPES}",
+                status=err.status,
+            ) from None
+        return [i for i in items if isinstance(i, dict)]
+
+    async def list_teams(self, org: str) -> list[Team]:
+        data = await self._list(f"{_o(org)}/teams/", {})
+        return [Team(id=str(t.get("id", "")), slug=str(t.get("slug", ""))) for t in data]
+
+    async def list_detectors(self, org: str, project_id: str) -> list[dict[str, Any]]:
+        """The project's monitors; NotFound where the server predates them."""
+        return await self._list(f"{_o(org)}/detectors/", {"project": project_id})
+
+    async def create_detector(self, org: str, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        path = f"{_o(org)}/projects/{quote(project, safe='')}/detectors/"
+        return await self._send("POST", path, body)
+
+    async def update_detector(self, org: str, detector_id: str, body: dict[str, Any]) -> None:
+        await self._send("PUT", f"{_o(org)}/detectors/{quote(detector_id, safe='')}/", body)
+
+    async def list_workflows(self, org: str, project_id: str) -> list[dict[str, Any]]:
+        return await self._list(f"{_o(org)}/workflows/", {"project": project_id})
+
+    async def create_workflow(self, org: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._send("POST", f"{_o(org)}/workflows/", body)
+
+    async def update_workflow(self, org: str, workflow_id: str, body: dict[str, Any]) -> None:
+        await self._send("PUT", f"{_o(org)}/workflows/{quote(workflow_id, safe='')}/", body)
+
+    async def list_issue_rules(self, org: str, project: str) -> list[dict[str, Any]]:
+        return await self._list(f"{_p(org, project)}/rules/", {})
+
+    async def create_issue_rule(
+        self, org: str, project: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await self._send("POST", f"{_p(org, project)}/rules/", body)
+
+    async def update_issue_rule(
+        self, org: str, project: str, rule_id: str, body: dict[str, Any]
+    ) -> None:
+        await self._send("PUT", f"{_p(org, project)}/rules/{quote(rule_id, safe='')}/", body)
+
+    async def list_metric_alerts(self, org: str, project: str) -> list[dict[str, Any]]:
+        """The organization's metric alerts that cover ``project`` (the list takes no filter)."""
+        rules = await self._list(f"{_o(org)}/alert-rules/", {})
+        return [r for r in rules if project in (r.get("projects") or [])]
+
+    async def list_project_teams(self, org: str, project: str) -> list[Team]:
+        data = await self._list(f"{_p(org, project)}/teams/", {})
+        return [Team(id=str(t.get("id", "")), slug=str(t.get("slug", ""))) for t in data]
+
+    async def create_metric_alert(self, org: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._send("POST", f"{_o(org)}/alert-rules/", body)
+
+    async def update_metric_alert(self, org: str, rule_id: str, body: dict[str, Any]) -> None:
+        await self._send("PUT", f"{_o(org)}/alert-rules/{quote(rule_id, safe='')}/", body)

@@ -43,7 +43,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALL_STEPS = (
     "prerequisites", "database", "redis", "storage", "cloudflare", "sentry",
     "stripe", "resend", "secrets", "env-file", "vercel", "github", "migrate", "deploy",
-    "domain",
+    "domain", "monitoring",
 )  # fmt: skip
 
 

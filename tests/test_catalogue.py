@@ -20,6 +20,7 @@ def test_step_ids_in_guide_order() -> None:
     assert STEP_IDS == (
         "prerequisites", "database", "redis", "storage", "cloudflare", "sentry", "stripe",
         "resend", "secrets", "env-file", "vercel", "github", "migrate", "deploy", "domain",
+        "monitoring",
     )  # fmt: skip
 
 

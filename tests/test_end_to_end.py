@@ -94,6 +94,7 @@ STEP_IDS = [
     "migrate",
     "deploy",
     "domain",
+    "monitoring",
 ]
 PENDING_ACTIONS = {"add", "create", "update", "remove", "unknown"}
 
@@ -568,12 +569,14 @@ def test_token_refused_mid_push_keeps_finished_work_and_resumes(
     after = write_counts(world)
     sent = {k: after[k] - before[k] for k in after}
     # Only the secrets that never got through; no finished work is sent again. The steps
-    # after the push (never reached before) now deploy and add the domain and its records.
+    # after the push (never reached before) now deploy and add the domain and its records,
+    # and monitoring makes its 2 Sentry monitors and 4 alerts.
     assert sent == {
         **dict.fromkeys(before, 0),
         "github": len(GITHUB_SECRETS),
         "vercel": sent["vercel"],
         "cloudflare": sent["cloudflare"],
+        "sentry": 6,
     }
     configuration = [w for w in world.vercel.writes()[-sent["vercel"] :] if w.path.endswith("/env")]
     assert configuration == []

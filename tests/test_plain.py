@@ -73,6 +73,7 @@ def whole_walk() -> list[str]:
     keys += [ENTER]  # env file: continue
     keys += skip() + skip()  # vercel, github
     keys += skip() + skip() + skip()  # migrate, deploy, domain
+    keys += skip()  # monitoring
     return keys
 
 

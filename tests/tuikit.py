@@ -131,7 +131,15 @@ async def fill_prerequisites(app: WizardApp, pilot: Pilot[Any]) -> None:
 
 def preskip(session: Session, *step_ids: str) -> Session:
     """Mark steps skipped before the app starts (the walk then offers to resume)."""
-    for step_id in step_ids or (*SERVICE_STEPS, "vercel", "github", "migrate", "deploy", "domain"):
+    for step_id in step_ids or (
+        *SERVICE_STEPS,
+        "vercel",
+        "github",
+        "migrate",
+        "deploy",
+        "domain",
+        "monitoring",
+    ):
         session.mark_skipped(step_id, "not in this test")
     return session
 

@@ -571,6 +571,37 @@ STEPS: tuple[Step, ...] = (
             ),
         ),
     ),
+    Step(
+        "monitoring",
+        "Monitoring",
+        "Sentry alerts for new issues, regressions, an error rate above 1% and a performance "
+        "regression; an uptime check of /api/health on Better Stack when a token is given.",
+        console_url="https://sentry.io/alerts/rules/",
+        guide=(
+            "Sentry: alerts for new issues, regressions, error rate > 1%, performance regression",
+            "Alerts mail the issue owners (or the team you name)",
+            "Uptime monitoring (Better Uptime / Better Stack): /api/health every 5 minutes",
+        ),
+        fields=(
+            Field(
+                "sentry_alert_team",
+                "Team the alerts mail (optional)",
+                kind="choice",
+                secret=False,
+                required=False,
+                help="A Sentry team slug; empty: each alert mails the issue owners.",
+                validator=v.slug,
+            ),
+            _op(
+                "BETTERSTACK_API_TOKEN",
+                "Better Stack Uptime API token (optional)",
+                required=False,
+                validator=v.token,
+                help="With it, an uptime monitor of NEXTAUTH_URL/api/health is created; "
+                "without, the wizard says what to set up by hand.",
+            ),
+        ),
+    ),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)

@@ -1,0 +1,216 @@
+"""The `monitoring` step through the real CLI, against the Sentry and Better Stack stand-ins:
+the four alerts created once with their conditions (current API, and the legacy rules where
+it 404s), a second run changing nothing, someone else's alert untouched, a dry run that only
+reads, a token without alerts:write named in one line, and the uptime monitor made once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.betterstack import FakeBetterStack
+from tests.fakes.sentry import FakeSentry
+from wizard.cli import main
+from wizard.envfile import format_assignment
+
+TOKEN = "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+BS_TOKEN = "bs-uptime-0123456789abcdefghij"
+ORG, PROJECT = "acme", "dream-pixel"
+SITE = "https://dreampixel.app"
+NAMES = [
+    "Dream Pixel — new issues",
+    "Dream Pixel — regressions",
+    "Dream Pixel — error rate above 1%",
+    "Dream Pixel — performance regression",
+]
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass
+class World:
+    sentry: FakeSentry
+    uptime: FakeBetterStack
+    app: Path
+    inputs: Path
+    uptime_token: bool = True
+
+    def cli(self, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+        monkeypatch.setenv("SENTRY_URL", self.sentry.url)
+        monkeypatch.setenv("BETTERSTACK_API_URL", self.uptime.url)
+        if self.uptime_token:
+            monkeypatch.setenv("BETTERSTACK_API_TOKEN", BS_TOKEN)
+        else:
+            monkeypatch.delenv("BETTERSTACK_API_TOKEN", raising=False)
+        argv = ["--project-dir", str(self.app), *args, "--env-file", str(self.inputs)]
+        return main([*argv, "--only", "monitoring"])
+
+    def plan(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict:
+        assert self.cli(monkeypatch, "plan", "--json") in (0, 2)
+        return {
+            (c["target"], c["resource"]): c["action"]
+            for c in json.loads(capsys.readouterr().out)["changes"]
+            if "resource" in c
+        }
+
+    def mutations(self) -> list[str]:
+        return [
+            f"{r.method} {r.path}"
+            for fake in (self.sentry, self.uptime)
+            for r in fake.requests()
+            if r.method in MUTATING
+        ]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "package.json").write_text("{}")
+    inputs = tmp_path / "inputs.env"
+    values = {
+        "NEXTAUTH_URL": SITE,
+        "SENTRY_AUTH_TOKEN": TOKEN,
+        "SENTRY_ORG": ORG,
+        "SENTRY_PROJECT": PROJECT,
+    }
+    inputs.write_text("".join(format_assignment(k, v) + "\n" for k, v in values.items()))
+    with FakeSentry(TOKEN) as sentry, FakeBetterStack(BS_TOKEN) as uptime:
+        sentry.add_org(ORG)
+        sentry.add_project(ORG, PROJECT)
+        yield World(sentry, uptime, app, inputs)
+
+
+def _conditions(w: dict) -> list[str]:
+    return [c["type"] for c in w["triggers"]["conditions"]]
+
+
+def _mail_targets(w: dict) -> list[tuple[str, str]]:
+    return [
+        (a["config"]["targetType"], a["config"]["targetIdentifier"])
+        for f in w["actionFilters"]
+        for a in f["actions"]
+        if a["type"] == "email"
+    ]
+
+
+def test_alerts_created_once_with_their_conditions(world, monkeypatch, capsys):
+    theirs = world.sentry.project_detectors(ORG, PROJECT)[0]["id"]
+    # Someone else's alert on the same project: never touched.
+    world.sentry.workflows["77"] = {
+        "id": "77", "name": "Ops — everything", "enabled": True, "environment": None,
+        "config": {"frequency": 5}, "detectorIds": [theirs],
+        "triggers": {"id": "1", "logicType": "any-short", "conditions": []},
+        "actionFilters": [], "owner": None, "createdBy": "1", "lastTriggered": None,
+        "organizationId": "1", "dateCreated": "2026-01-01T00:00:00Z",
+        "dateUpdated": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+    before = json.dumps(world.sentry.workflows["77"], sort_keys=True)
+
+    plan = world.plan(monkeypatch, capsys)
+    for name in NAMES:
+        assert plan[("sentry", f"alert:{name}")] == "create"
+    assert plan[("betterstack", f"uptime:{SITE}/api/health")] == "create"
+    assert world.mutations() == []  # the dry run only read
+
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    capsys.readouterr()
+    workflows = {w["name"]: w for w in world.sentry.project_workflows(ORG, PROJECT)}
+    assert sorted(workflows) == sorted([*NAMES, "Ops — everything"])
+    assert _conditions(workflows[NAMES[0]]) == ["first_seen_event"]
+    assert _conditions(workflows[NAMES[1]]) == ["regression_event"]
+    for name in NAMES:
+        assert _mail_targets(workflows[name]) == [("issue_owners", "")]
+    monitors = {d["name"]: d for d in world.sentry.project_detectors(ORG, PROJECT)}
+    rate = monitors[NAMES[2]]
+    assert rate["dataSources"][0]["queryObj"]["snubaQuery"]["aggregate"] == "failure_rate()"
+    assert [(c["type"], c["comparison"]) for c in rate["conditionGroup"]["conditions"]] == [
+        ("gt", 0.01),
+        ("lte", 0.01),
+    ]
+    assert workflows[NAMES[2]]["detectorIds"] == [rate["id"]]
+    perf = monitors[NAMES[3]]
+    assert perf["config"]["detectionType"] == "percent"
+    assert workflows[NAMES[3]]["detectorIds"] == [perf["id"]]
+    # The issue alerts hang on the project's error monitor.
+    assert workflows[NAMES[0]]["detectorIds"] == [theirs]
+    [monitor] = world.uptime.monitors
+    assert monitor["attributes"]["url"] == f"{SITE}/api/health"
+    assert monitor["attributes"]["check_frequency"] == 300 and monitor["attributes"]["email"]
+
+    # A second run: every read, no write.
+    sent = len(world.mutations())
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    assert len(world.mutations()) == sent
+    capsys.readouterr()
+    plan = world.plan(monkeypatch, capsys)
+    assert {a for (t, _), a in plan.items() if t in ("sentry", "betterstack")} == {"unchanged"}
+    assert json.dumps(world.sentry.workflows["77"], sort_keys=True) == before
+    assert len(world.uptime.monitors) == 1
+
+
+def test_a_changed_alert_is_put_back_and_the_team_mailed(world, monkeypatch, capsys):
+    world.sentry.add_team(ORG, "web")
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    [w] = [w for w in world.sentry.workflows.values() if w["name"] == NAMES[1]]
+    w["triggers"]["conditions"] = []  # edited by hand in the console
+    capsys.readouterr()
+    assert world.cli(monkeypatch, "apply", "--yes", "--set", "sentry_alert_team=web") == 0
+    team_id = world.sentry.teams[ORG][0]["id"]
+    workflows = {w["name"]: w for w in world.sentry.project_workflows(ORG, PROJECT)}
+    assert _conditions(workflows[NAMES[1]]) == ["regression_event"]
+    for name in NAMES:
+        assert _mail_targets(workflows[name]) == [("team", team_id)]
+    assert len(workflows) == 4
+
+
+def test_self_hosted_without_the_new_api_gets_the_legacy_rules(world, monkeypatch, capsys):
+    world.sentry.new_api = False
+    world.sentry.add_team(ORG, "backend", project=PROJECT)
+    world.sentry.rules[(ORG, PROJECT)].append(
+        {"id": "9", "name": "Send a notification for high priority issues", "actionMatch": "any",
+         "filterMatch": "all", "frequency": 5, "conditions": [], "filters": [], "actions": [],
+         "projects": [PROJECT], "snooze": False, "status": "active",
+         "dateCreated": "2026-01-01T00:00:00Z"}
+    )  # fmt: skip
+    plan = world.plan(monkeypatch, capsys)
+    assert all(plan[("sentry", f"alert:{n}")] == "create" for n in NAMES)
+    assert world.mutations() == []
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    rules = {r["name"]: r for r in world.sentry.rules[(ORG, PROJECT)]}
+    assert len(rules) == 3 and rules["Send a notification for high priority issues"]["id"] == "9"
+    assert rules[NAMES[0]]["conditions"] == [
+        {"id": "sentry.rules.conditions.first_seen_event.FirstSeenEventCondition"}
+    ]
+    assert rules[NAMES[1]]["actions"][0]["targetType"] == "IssueOwners"
+    metric = {r["name"]: r for r in world.sentry.metric_alerts[ORG]}
+    assert metric[NAMES[2]]["aggregate"] == "failure_rate()"
+    assert metric[NAMES[3]]["comparisonDelta"] == 10080
+    assert (
+        metric[NAMES[2]]["triggers"][0]["actions"][0]["targetIdentifier"]
+        == (world.sentry.teams[ORG][0]["id"])
+    )
+    sent = len(world.mutations())
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    assert len(world.mutations()) == sent
+
+
+def test_token_without_alerts_write_is_named_in_one_line(world, monkeypatch, capsys):
+    world.sentry.can_write_alerts = False
+    world.uptime_token = False
+    assert world.cli(monkeypatch, "apply", "--yes") != 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "alerts:write" in line]
+    assert len(lines) == 1 and "SENTRY_AUTH_TOKEN" in lines[0]
+    assert "Traceback" not in err and TOKEN not in err
+
+
+def test_without_a_better_stack_token_a_notice_says_what_to_set_up(world, monkeypatch, capsys):
+    world.uptime_token = False
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    out = capsys.readouterr()
+    assert f"{SITE}/api/health every 5 minutes" in out.out + out.err
+    assert world.uptime.requests() == []
