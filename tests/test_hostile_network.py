@@ -92,12 +92,15 @@ def error_lines(err: bytes) -> list[str]:
 
 # -- point 7: a whole run ends ---------------------------------------------------------
 def test_plan_against_services_that_never_answer_ends_within_the_bound(project: Path) -> None:
-    """Every service accepts the connection and never answers. With D = 1 s, each call
+    """Every service accepts the connection and never answers, or trickles. With D = 1 s, each call
     ends within its budget B = 4 x D; the checks run side by side and each step stops at
     its first failure, so the run is bounded by two phases of B (checks, then runs)."""
     deadline = 1.0
     bound = 2 * (4 * deadline) + 10.0  # two phases of B, plus interpreter start-up
     with FakeService() as staller:
+        # Vercel's and GitHub's token checks trickle a byte every 10 s; everything else
+        # is accepted and never answered.
+        staller.inject(200, trickle=10.0, path="^/(v2/)?user$", times=10)
         staller.inject(stall=True, times=10_000)
         env = {name: staller.url for name in URL_VARIABLES}
         env.update(

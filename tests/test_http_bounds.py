@@ -256,3 +256,35 @@ def test_resend_listing_stops_at_the_page_bound() -> None:
         outcome, _ = bounded(listing())
         assert isinstance(outcome, ProviderError) and "Resend" in str(outcome)
         assert len(service.requests("GET")) == MAX_PAGES
+
+
+def test_a_100_mb_answer_costs_little_memory(fake: FakeService) -> None:
+    """Measured in a child process: its peak RSS, not this one's (old code: ~820 MB)."""
+    import subprocess
+    import sys
+
+    fake.inject(200, size=100 * 1024 * 1024, length=False, path="/thing")
+    code = (
+        "import asyncio, resource, sys\n"
+        "from providers.http import ServiceClient\n"
+        "async def main():\n"
+        "    async with ServiceClient('Example', sys.argv[1]) as c:\n"
+        "        try:\n"
+        "            await c.get_json('/thing')\n"
+        "        except Exception as exc:\n"
+        "            print(type(exc).__name__)\n"
+        "asyncio.run(main())\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code, fake.url],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    kind, peak_mb = done.stdout.split()
+    assert kind == "ProviderError"
+    assert int(peak_mb) < 150, f"peak RSS {peak_mb} MB"

@@ -486,3 +486,25 @@ def test_partial_created_list_of_a_full_store_is_a_success(
     push(ctx)
     assert set(ctx.memory["keys"]) == set(HOSTILE)
     assert len(fake.requests("GET", r"/v10/projects/.*/env$")) == 2  # the check, the read-back
+
+
+def test_read_back_that_fails_leaves_every_unsure_key_unconfirmed(
+    fake: FakeVercel, tmp_path: Path
+) -> None:
+    fake.add_project("dream-pixel")
+    fake.upsert_answer = "empty"
+    ctx = vctx(fake, tmp_path, HOSTILE)
+
+    async def both() -> None:
+        await step.check(ctx)
+        # Only the read-back after the POST meets this.
+        gone = {"error": {"code": "not_found", "message": "gone"}}
+        fake.inject(404, body=gone, method="GET", path=r"/env$")
+        await step.run(ctx)
+
+    with pytest.raises(ProviderError) as err:
+        asyncio.run(both())
+    text = str(err.value)
+    assert f"{len(HOSTILE)} of {len(HOSTILE)} variables were not confirmed" in text
+    assert "reading them back failed" in text and "gone" in text
+    assert ctx.memory["keys"] == {}

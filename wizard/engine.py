@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from providers.errors import ProviderError
+from providers.text import printable
 from providers.urls import r2_endpoint
 from wizard.catalogue import (
     GITHUB_SECRET_KEYS,
@@ -422,7 +423,10 @@ class Session:
 
     def skip_reason(self, step_id: str) -> str | None:
         st = self.state.steps.get(step_id)
-        return st.reason if st and st.status in ("skipped", "failed") else None
+        if not st or st.status not in ("skipped", "failed") or not st.reason:
+            return None
+        # Read from the state file, shown by the TUI and --plain: text, never escapes.
+        return printable(str(st.reason))
 
     def has_progress(self) -> bool:
         return self.state.has_progress

@@ -342,8 +342,13 @@ async def _apply(
     failed_keys = {f.key for f in result.failed if f.key}
     confirmed = {env.key: env for env in result.created if target in env.targets}
     unsure = [item for item in writes if item.key not in failed_keys and item.key not in confirmed]
+    read_back_failed = ""
     if unsure:
-        confirmed.update(await _read_back(client, remote, target, unsure))
+        try:
+            confirmed.update(await _read_back(client, remote, target, unsure))
+        except ProviderError as exc:
+            # Still a clean report of what is known; the keys stay unconfirmed.
+            read_back_failed = f" (reading them back failed: {exc.message})"
     unconfirmed = [item.key for item in unsure if item.key not in confirmed]
     for item in writes:
         env = confirmed.get(item.key)
@@ -370,6 +375,7 @@ async def _apply(
         problems.append(
             f"{len(unconfirmed)} of {len(writes)} variables were not confirmed (missing from "
             f"Vercel's answer and not found updated when read back): {', '.join(unconfirmed)}"
+            + read_back_failed
         )
         hints.append("run again to push them; they are not recorded as pushed")
     if problems:
