@@ -16,9 +16,9 @@ Everything ends. The bounds, with the defaults:
   a bigger one is refused unread.
 - one call (``ServiceClient.request``): at most 5 attempts for 429/5xx, 3 for a failed
   connection; waits of at most 20 s of our own backoff, or what the server asks up to 90 s
-  (longer: a clean "run again after HH:MM"). No wait starts that would let the call run
-  past its budget ``B`` = 4 x ``D`` (120 s): a call ends within
-  ``max(B, D)`` = min(5 x D + 4 x 90 s, B) = 120 s, whatever the server does.
+  (longer: a clean "run again after HH:MM"). Without a budget that could reach
+  5 x D + 4 x 90 s = 510 s; no wait starts that would let the call run past its budget
+  ``B`` = 4 x ``D``, so a call ends within B = 120 s, whatever the server does.
 - one listing: at most ``MAX_PAGES`` (100) pages, and it stops at the first page that
   brings no new item (``PageGuard``).
 - one run: the steps' live checks run side by side, then the steps in groups; a step
