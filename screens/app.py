@@ -7,12 +7,15 @@ Progress is saved on every step, on quit (ctrl+q) and when the terminal goes awa
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import RenderableType
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 
 from screens.messages import ApplyFinished, FinishRequested
 from screens.modals import ConfirmModal, ResumeModal
@@ -43,6 +46,56 @@ class WizardApp(App[int]):
         self.exit_code = 0
         self.sub_title = session.environment + (" · dry run" if self.dry_run else "")
         self._quit_armed = False
+        # One line for the terminal when the app ended on a bug (see _handle_exception).
+        self.crash: str | None = None
+        # The terminal went away: nothing more is written to it.
+        self.hung_up = False
+
+    # -- text from outside, crashes -----------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        # Notifications carry service names and error messages: never markup, whatever
+        # the caller (Textual's Widget.notify passes markup=True by default).
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug: save what can be saved and leave with one line, never a traceback (its
+        frames and locals could hold a secret). DREAM_PIXEL_DEBUG=1 shows Textual's own."""
+        import os
+
+        if os.environ.get("DREAM_PIXEL_DEBUG"):
+            super()._handle_exception(error)
+            return
+        self._return_code = 1
+        if self._exception is None:  # Pilot re-raises it in tests
+            self._exception = error
+            self._exception_event.set()
+        if self.crash is None:
+            self.crash = crash_line(error)
+            with contextlib.suppress(Exception):
+                self.save_progress()
+        self._close_messages_no_wait()
+
+    def panic(self, *renderables: RenderableType) -> None:
+        # Textual's input thread panics with a traceback when the terminal goes away.
+        import os
+
+        if os.environ.get("DREAM_PIXEL_DEBUG"):
+            super().panic(*renderables)
+            return
+        self._return_code = 1
+        if self.crash is None:
+            self.crash = "the terminal stopped answering"
+            with contextlib.suppress(Exception):
+                self.save_progress()
+        self._close_messages_no_wait()
 
     # -- start -------------------------------------------------------------------------
     def get_default_screen(self) -> WizardScreen:
@@ -142,15 +195,27 @@ class WizardApp(App[int]):
         await wizard.goto(self.session.steps()[0].id)
 
     def _install_hangup_handler(self) -> None:
+        """The terminal went away (closed tab, dropped SSH, killed tmux): save and leave.
+
+        A plain signal handler, not the event loop's: it runs even if the loop is stuck
+        (say, writing to a terminal that no longer exists), and it outlives the loop.
+        Whatever happens after it, the process is gone within a second or so.
+        """
         if self.is_headless:
             return
         import asyncio
         import signal
 
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
-        except (AttributeError, NotImplementedError, RuntimeError, ValueError):
-            pass  # no SIGHUP (Windows): progress is still saved after every step
+        loop = asyncio.get_running_loop()
+
+        def on_hangup(_signum: int, _frame: object) -> None:
+            self.hung_up = True
+            exit_soon(self.exit_code)
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(self._hang_up)
+
+        with contextlib.suppress(AttributeError, ValueError):  # no SIGHUP (Windows)
+            signal.signal(signal.SIGHUP, on_hangup)
 
     def _hang_up(self) -> None:
         self.save_progress()
@@ -208,10 +273,46 @@ class WizardApp(App[int]):
         self.exit_code = 0 if message.ok else 1
 
 
+def exit_soon(code: int, delay: float = 1.0) -> None:
+    """End the process after ``delay`` seconds unless it has ended by then: a terminal
+    that has gone away must never leave the wizard running (or spinning) behind it."""
+    import os
+    import threading
+
+    timer = threading.Timer(delay, os._exit, (code,))
+    timer.daemon = True
+    timer.start()
+
+
+def crash_line(error: BaseException) -> str:
+    """What the terminal keeps after a bug: the exception's type, never its text (it may
+    quote a value)."""
+    return (
+        f"internal error ({type(error).__name__}): the wizard stopped; progress up to the "
+        "last finished step is saved. Rerun with DREAM_PIXEL_DEBUG=1 to see the traceback, "
+        "and report it"
+    )
+
+
 def run_app(session: Session, *, dry_run: bool) -> int:
     """Run the wizard until the user quits; the exit code for the CLI."""
+    import os
+    import sys
+
     app = WizardApp(session, dry_run=dry_run)
-    result = app.run()
+    try:
+        result = app.run()
+    except Exception as exc:
+        if os.environ.get("DREAM_PIXEL_DEBUG"):
+            raise
+        app.crash = app.crash or crash_line(exc)
+        result = 1
+    if app.hung_up:
+        return app.return_code or 0  # no terminal left to tell
+    if app.crash is not None:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"error: {app.crash}\n")
+        return 1
     if app.return_code:
         return app.return_code
     return result if isinstance(result, int) else 0

@@ -58,7 +58,7 @@ class DonePane(Pane):
             )
             with Vertical(id="post-checklist"):
                 for i, (item, _prefixes) in enumerate(CHECKLIST):
-                    yield Checkbox(item, compact=True, id=f"post-{i}")
+                    yield Checkbox(Text(item), compact=True, id=f"post-{i}")
             yield Checkbox(
                 "Include the rate-limit probe (sends up to 110 requests)",
                 compact=True,
@@ -144,10 +144,10 @@ class DonePane(Pane):
             box = self.query_one(f"#post-{i}", Checkbox)
             if verdict == "pass":
                 box.value = True
-                box.label = f"{item}  ✓ verified"
+                box.label = Text(f"{item}  ✓ verified")
             elif verdict == "fail":
                 box.value = False
-                box.label = f"{item}  ✗ failed"
+                box.label = Text(f"{item}  ✗ failed")
         lines = Text()
         for check in report.checks:
             mark, style = MARKS.get(check.status, ("·", ""))

@@ -84,8 +84,9 @@ class FieldRow(Vertical):
 
     def _select(self, current: str) -> Select[str]:
         value = current if current in self._values() else Select.NULL
+        # Labels may be a service's names (Supabase projects): Text, never markup.
         return Select(
-            self._options,
+            [(Text(label), v) for label, v in self._options],
             value=value,
             allow_blank=value is Select.NULL,
             compact=True,

@@ -43,7 +43,7 @@ class PrerequisitesPane(StepPane):
         done = self.session.status(self.step.id) == "done"
         # One list widget (space ticks), not a checkbox each: cheaper on the first paint.
         yield SelectionList[int](
-            *((line, i, done) for i, line in enumerate(self.step.guide)), id="checklist"
+            *((Text(line), i, done) for i, line in enumerate(self.step.guide)), id="checklist"
         )
 
     @property

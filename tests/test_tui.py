@@ -539,3 +539,33 @@ def test_supabase_bad_token_notifies_and_the_app_lives_on(project: Path) -> None
 
         run(session, script)
         assert len(fake.requests("GET", "/v1/projects")) == 1
+
+
+# -- a bug never prints a traceback ---------------------------------------------------------
+
+
+def test_a_bug_ends_the_app_with_one_line_and_progress_saved(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = open_session(project)
+
+    def broken(self: StepPane) -> None:
+        raise RuntimeError("secret=hunter2 in a local variable")
+
+    monkeypatch.setattr(StepPane, "action_next", broken)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        field_input(app, "NEXTAUTH_URL").value = URL
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+
+    with pytest.raises(RuntimeError):  # Pilot hands the bug to the test, as it should
+        run(session, script)
+    app = WizardApp(session)  # the same handler on a fresh app, outside Pilot
+    app._handle_exception(RuntimeError("secret=hunter2"))
+    assert app.crash is not None and "RuntimeError" in app.crash
+    assert "hunter2" not in app.crash and "DREAM_PIXEL_DEBUG=1" in app.crash
+    assert app._exit_renderables == []  # Textual's traceback is never printed
+    assert app.return_code == 1
+    # What was typed on the page was kept before leaving.
+    assert open_session(project).value("NEXTAUTH_URL") == URL

@@ -1,0 +1,112 @@
+"""The installed ``dream-pixel-setup`` in a real pseudo-terminal (pexpect): what a person at
+a terminal sees when the app ends, and what happens when the terminal goes away."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+BINARY = Path(sys.executable).with_name("dream-pixel-setup")
+ANSI = re.compile(
+    r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>NMc78])"
+)
+
+
+@pytest.fixture(name="project")
+def project_fixture(tmp_path: Path) -> Path:
+    p = tmp_path / "app"
+    p.mkdir()
+    (p / "package.json").write_text("{}\n")
+    return p
+
+
+def spawn(project: Path, *args: str, size: tuple[int, int] = (24, 80)) -> pexpect.spawn:
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(size[1]), LINES=str(size[0]))
+    child = pexpect.spawn(
+        str(BINARY),
+        ["--project-dir", str(project), *args],
+        env=env,
+        dimensions=size,
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=30,
+    )
+    return child
+
+
+@pytest.fixture(name="child_of")
+def child_of_fixture() -> Iterator[list[pexpect.spawn]]:
+    children: list[pexpect.spawn] = []
+    yield children
+    for child in children:
+        if not child.closed:
+            child.terminate(force=True)
+
+
+def wait_exit(pid: int, limit: float) -> float | None:
+    """Seconds until ``pid`` (our child) ended, or None if it is still alive at ``limit``."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return time.monotonic() - start
+        time.sleep(0.02)
+    return None
+
+
+def state(project: Path) -> dict[str, object]:
+    path = project / ".dream-pixel" / "state-production.json"
+    data: dict[str, object] = json.loads(path.read_text())
+    return data
+
+
+def test_closing_the_terminal_ends_the_app_at_once_with_progress_saved(
+    project: Path, child_of: list[pexpect.spawn]
+) -> None:
+    child = spawn(project)
+    child_of.append(child)
+    child.expect("Prerequisites")
+    child.expect("NEXTAUTH_URL")
+    time.sleep(0.5)  # the page's field has the focus
+    child.send("https://typed.example")
+    time.sleep(0.5)
+    pid = child.pid
+    os.close(child.child_fd)  # the terminal is gone: no more reads, no more writes
+    child.closed = True
+    took = wait_exit(pid, 5.0)
+    if took is None:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert took is not None and took < 2.0, f"still running {took}"
+    # Typed, not yet confirmed with Next: kept for the next start.
+    assert state(project)["app"] == {"NEXTAUTH_URL": "https://typed.example"}
+
+
+def test_closing_the_terminal_right_after_ctrl_q_never_leaves_it_running(
+    project: Path, child_of: list[pexpect.spawn]
+) -> None:
+    child = spawn(project)
+    child_of.append(child)
+    child.expect("NEXTAUTH_URL")
+    time.sleep(0.5)
+    child.send("\x11")  # ctrl+q
+    pid = child.pid
+    os.close(child.child_fd)
+    child.closed = True
+    took = wait_exit(pid, 5.0)
+    if took is None:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert took is not None and took < 2.0
+
+
+def screen_text(raw: str) -> str:
+    return ANSI.sub("", raw)
