@@ -24,6 +24,7 @@ from wizard.errors import SetupError
 
 if TYPE_CHECKING:
     from wizard.engine import Session
+    from wizard.summary import SummaryFacts
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "assets" / "wizard.tcss"
 
@@ -35,6 +36,7 @@ class WizardApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("f1", "help", "Help"),
+        Binding("ctrl+e", "problems", "Problems", show=False),
         # Typed into a field, `?` is a character; anywhere else it opens the help.
         Binding("question_mark", "help", "Help", show=False),
     ]
@@ -50,6 +52,7 @@ class WizardApp(App[int]):
         self.crash: str | None = None
         # The terminal went away: nothing more is written to it.
         self.hung_up = False
+        self.exit_facts: SummaryFacts | None = None
 
     # -- text from outside, crashes -----------------------------------------------------
     def notify(
@@ -237,6 +240,13 @@ class WizardApp(App[int]):
         title, text = self.wizard.help_context() if self.wizard else ("", "")
         self.push_screen(HelpModal(title, text))
 
+    def action_problems(self) -> None:
+        from screens.modals import ProblemsModal
+
+        if isinstance(self.screen, ProblemsModal):
+            return
+        self.push_screen(ProblemsModal(list(self.wizard.problem_log) if self.wizard else []))
+
     async def action_quit(self) -> None:
         wizard = self.wizard
         pane = wizard.pane if wizard else None
@@ -254,6 +264,7 @@ class WizardApp(App[int]):
         """Keep the valid answers on the current page and the progress so far."""
         wizard = self.wizard
         pane = wizard.pane if wizard else None
+        self.exit_facts = self.summary_facts()  # the screens are gone once the app has left
         try:
             if pane is not None:
                 pane.commit_on_quit()
@@ -261,6 +272,21 @@ class WizardApp(App[int]):
         except (SetupError, OSError) as exc:
             self.exit_code = 1
             self.notify(f"Could not save progress: {exc}", severity="error")
+
+    def summary_facts(self) -> SummaryFacts:
+        """What the exit summary needs from this run (wizard.summary builds the text)."""
+        from wizard.summary import SummaryFacts
+
+        wizard = self.wizard
+        facts = SummaryFacts(dry_run=self.dry_run)
+        if wizard is None:
+            return facts
+        facts.failed_checks = dict(wizard.failed_checks)
+        facts.applied = wizard.apply_status == "done"
+        pane = wizard.pane
+        if self.dry_run and pane is not None and pane.page == "review":
+            facts.plan = getattr(pane, "result", None)
+        return facts
 
     @on(FinishRequested)
     def _finish(self, message: FinishRequested) -> None:
@@ -294,6 +320,24 @@ def crash_line(error: BaseException) -> str:
     )
 
 
+def print_summary(app: WizardApp) -> None:
+    """The terminal keeps what happened and what to run next (the app's screen is gone)."""
+    import os
+    import sys
+
+    from wizard.summary import exit_summary
+
+    try:
+        text = exit_summary(app.session, app.exit_facts or app.summary_facts())
+    except Exception as exc:  # the summary must never turn an exit into a crash
+        if os.environ.get("DREAM_PIXEL_DEBUG"):
+            raise
+        text = f"(no summary: {type(exc).__name__}); `dream-pixel-setup status` shows progress"
+    with contextlib.suppress(OSError):
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
 def run_app(session: Session, *, dry_run: bool) -> int:
     """Run the wizard until the user quits; the exit code for the CLI."""
     import os
@@ -309,6 +353,7 @@ def run_app(session: Session, *, dry_run: bool) -> int:
         result = 1
     if app.hung_up:
         return app.return_code or 0  # no terminal left to tell
+    print_summary(app)
     if app.crash is not None:
         with contextlib.suppress(OSError):
             sys.stderr.write(f"error: {app.crash}\n")

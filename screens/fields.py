@@ -38,6 +38,13 @@ class FieldRow(Vertical):
             self.row = row
             self.value = value
 
+    class Submitted(Message):
+        """Enter in the field: move on (the next field, or Next on the last one)."""
+
+        def __init__(self, row: FieldRow) -> None:
+            super().__init__()
+            self.row = row
+
     class GenerateRequested(Message):
         def __init__(self, row: FieldRow) -> None:
             super().__init__()
@@ -173,9 +180,20 @@ class FieldRow(Vertical):
         event.stop()
         self.post_message(self.Left(self))
 
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        # An error is about the value it was given: a new value clears it (Next or
+        # leaving the field checks again). Not stopped: the page clears its check's error.
+        if self.has_error:
+            self.set_error(None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submitted(self))
+
     @on(Select.Changed)
     def _picked(self, event: Select.Changed) -> None:
-        event.stop()
         if event.value is not Select.NULL:
             self.post_message(self.Picked(self, str(event.value)))
 

@@ -18,7 +18,17 @@ class Navigate(Message):
 
 
 class StepCompleted(Message):
-    """The user finished a step's page (values set, check passed or waived)."""
+    """The user finished a step's page (values set, check passed or ``waived``: "Continue
+    anyway" after a failed check)."""
+
+    def __init__(self, step_id: str, *, waived: bool = False) -> None:
+        super().__init__()
+        self.step_id = step_id
+        self.waived = waived
+
+
+class StepCheckPassed(Message):
+    """A step's live check passed: its ✗ goes."""
 
     def __init__(self, step_id: str) -> None:
         super().__init__()
@@ -68,3 +78,11 @@ class FinishRequested(Message):
 
 class BusyChanged(Message):
     """A pane started or finished background work: the footer's keys may change."""
+
+
+class ProblemsFound(Message):
+    """Problems to keep in the problems list (ctrl+e): (where, message) pairs."""
+
+    def __init__(self, entries: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.entries = entries

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -164,4 +165,39 @@ class SkipModal(ModalScreen[str | None]):
         self.dismiss(None)
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ProblemsModal(ModalScreen[None]):
+    """Every problem met in this run, newest first, whole and wrapped: a failed check's
+    message stays readable after its notification has gone."""
+
+    DEFAULT_CLASSES = "dialog-screen"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,ctrl+e,q", "close", "Close")]
+
+    def __init__(self, entries: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.entries = entries
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help-dialog"):
+            yield Static("Problems in this run", classes="dialog-title", markup=False)
+            with VerticalScroll(classes="help-body", id="problems-body"):
+                if not self.entries:
+                    yield Static("None so far.", markup=False)
+                for where, message in reversed(self.entries):
+                    line = Text.assemble((where, "bold"), "\n", (message, "red"))
+                    yield Static(line, classes="problem")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def _close_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
         self.dismiss(None)

@@ -55,11 +55,12 @@ class Pane(Vertical):
         from textual.widgets import LoadingIndicator
 
         self.set_class(on, "-checking")
-        for old in self.query("#spinner"):
+        # A class, not an id: a new run may start before the old spinner's removal is done.
+        for old in self.query(".spinner"):
             old.remove()
         if on:
             for bar in self.query(".check-bar"):
-                bar.mount(LoadingIndicator(id="spinner"), before=0)
+                bar.mount(LoadingIndicator(classes="spinner"), before=0)
                 break
 
     def help_text(self) -> str:
@@ -86,6 +87,9 @@ class Pane(Vertical):
         pass
 
     def action_check(self) -> None:
+        pass
+
+    def action_skip(self) -> None:
         pass
 
     def action_reveal(self) -> None:

@@ -7,17 +7,18 @@ never values, and values are shown only in masked form. In a dry run the walk en
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from providers.errors import ProviderError
-from screens.messages import FinishRequested, Navigate
+from screens.messages import FinishRequested, Navigate, ProblemsFound, StepStatusChanged
 from screens.modals import ConfirmModal
 from screens.pane import Pane
 from screens.step import action_buttons
@@ -41,15 +42,21 @@ class PlanReady(Message):
         self.error = error
 
 
-class PageLink(Static):
-    """A line that takes the user to the step it names."""
+class PageLink(Static, can_focus=True):
+    """A line that takes the user to the step it names (Enter or a click)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Open step", show=False)]
 
     def __init__(self, text: Text, page: str | None) -> None:
         super().__init__(text, classes="page-link" if page else "")
         self.page = page
+        self.can_focus = page is not None
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
         if self.page:
             self.post_message(Navigate(self.page))
 
@@ -85,9 +92,9 @@ def change_line(session: Session, change: Change) -> Text:
     if change.kind == "key" and change.target in KEY_TARGETS:
         value = session.value(change.name)
         if value is not None:
-            line.append(
-                f"  {masked(value, public=not session.is_secret(change.name))}", style="dim"
-            )
+            # Public values in full (they are on the site for anyone); secrets masked.
+            shown = masked(value, public=False) if session.is_secret(change.name) else value
+            line.append(f"  {shown}", style="dim")
     if change.detail and change.detail != f".env.{session.environment}":
         line.append(f"  ({change.detail})", style="dim")
     return line
@@ -115,6 +122,10 @@ class ReviewPane(Pane):
         self.step_ids = step_ids
         self.result: RunResult | None = None
         self.blocked = True
+        # Steps the last plan could not get past (failed checks, values missing or wrong).
+        self.blocking_steps: dict[str, str] = {}
+        # ctrl+s: keep skipping what blocks each new plan until one goes through.
+        self._skipping = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="pane-body"):
@@ -131,9 +142,11 @@ class ReviewPane(Pane):
         with Horizontal(classes="check-bar"):
             yield Static("", id="check-result", markup=False)
         label = "Finish" if self.dry_run else "Apply"
-        yield action_buttons(skip=False, check=True, next_label=label)
+        yield action_buttons(skip=True, check=True, next_label=label)
 
     def on_mount(self) -> None:
+        self.query_one("#btn-skip", Button).label = "Skip failed"
+        self.query_one("#btn-check", Button).label = "Plan again"
         self.start_plan()
 
     def can(self, action: str) -> bool | None:
@@ -143,13 +156,19 @@ class ReviewPane(Pane):
             return None if self.busy else True
         if action == "next":
             return None if (self.busy or self.blocked) else True
+        if action == "skip":
+            return (None if self.busy else True) if self.blocking_steps else False
         return False
 
     def help_text(self) -> str:
         return (
             "The review lists every change, grouped by where it lands: the services' "
             "resources, the env file, Vercel and GitHub. Values never appear, only their "
-            "masked form. Press ctrl+t to plan again after fixing something, ctrl+n to apply."
+            "masked form (public values show in full). ctrl+t plans again after fixing "
+            "something, ctrl+n applies.\n\nWhen a step cannot go on (a failed live check, a "
+            "missing value), its line says why: tab to it and press Enter to open the step, "
+            "fix the value and press ctrl+t there to retry; or press ctrl+s here to skip every "
+            "step listed (offline, this leaves the secrets and the env file to finish)."
         )
 
     # -- planning ---------------------------------------------------------------------
@@ -190,26 +209,83 @@ class ReviewPane(Pane):
         await plan.remove_children()
         widgets: list[Static] = []
         status = self.query_one("#check-result", Static)
+        self.blocking_steps = {}
+        found: list[tuple[str, str]] = []
         if message.problems:
             status.update("✗ Some values need fixing first.")
-            widgets.append(Static(Text("Fix these first (click one to go there):", style="bold")))
+            widgets.append(Static(Text("Fix these first:", style="bold")))
             for problem in message.problems:
                 key = problem.split(":", 1)[0]
                 step_id = self.session.catalogue.step_of(key)
-                where = f"  ({target_title(self.session, step_id)})" if step_id else ""
+                title = target_title(self.session, step_id) if step_id else "Review"
+                where = f"  ({title})" if step_id else ""
                 widgets.append(PageLink(Text(f"✗ {problem}{where}", style="red"), step_id))
+                found.append((f"{title}: value", problem))
+                if step_id and step_id in self.step_ids:
+                    self.blocking_steps.setdefault(step_id, problem)
         elif message.error is not None:
             status.update("✗ Planning failed.")
             widgets.append(Static(Text(f"✗ {message.error}", style="red")))
+            found.append(("Review: planning", message.error))
         elif message.result is not None:
             widgets.extend(self._render_result(message.result))
+            for step_id, error in message.result.failures.items():
+                self.blocking_steps[step_id] = error
+                found.append((f"{target_title(self.session, step_id)}: live check", error))
             if message.result.failures:
                 status.update("✗ Some live checks failed: fix or skip those steps.")
             else:
                 status.update(summary_line(message.result.changes))
+        if self.blocking_steps:
+            widgets.append(Static(self._way_out(), classes="way-out"))
+        if found:
+            self.post_message(ProblemsFound(found))
+        if self._skipping and self.blocking_steps:
+            # Fixing the values let the live checks run: skip what they stopped too.
+            self.set_busy(False)
+            self._skip_blocking()
+            return
+        self._skipping = False
         self.blocked = message.result is None or not message.result.ok
         await plan.mount_all(widgets)
         self.set_busy(False)
+
+    def _way_out(self) -> Text:
+        names = ", ".join(target_title(self.session, s) for s in self.blocking_steps)
+        out = Text()
+        out.append("How to get past: ", style="bold")
+        out.append("tab to a line and press Enter to open its step (fix, then ctrl+t to retry); ")
+        out.append("ctrl+t", style="bold")
+        out.append(" plans again; ")
+        out.append("ctrl+s", style="bold")
+        out.append(f" skips {names} (reason recorded, taken up again later).")
+        return out
+
+    def focus_first(self) -> None:
+        # Blocked: the first line that says why (Enter opens its step).
+        for link in self.query(PageLink):
+            if link.can_focus:
+                link.focus()
+                return
+        super().focus_first()
+
+    def action_skip(self) -> None:
+        """Skip every step the plan could not get past, then plan again: offline, what
+        needs no network (secrets, the env file) can then be finished."""
+        if self.busy or not self.blocking_steps:
+            return
+        self._skipping = True
+        self._skip_blocking()
+
+    def _skip_blocking(self) -> None:
+        for step_id, why in self.blocking_steps.items():
+            reason = "review: " + why.splitlines()[0]
+            self.session.mark_skipped(step_id, reason[:200])
+            self.post_message(StepStatusChanged(step_id))
+        self.step_ids = [s for s in self.step_ids if s not in self.blocking_steps]
+        skipped = ", ".join(target_title(self.session, s) for s in self.blocking_steps)
+        self.notify(f"Skipped {skipped}; planning the rest.", title="Review")
+        self.start_plan()
 
     def _render_result(self, result: RunResult) -> list[Static]:
         out: list[Static] = []
@@ -241,13 +317,23 @@ class ReviewPane(Pane):
             self.notify("Dry run finished: nothing was written or sent.")
             self.post_message(FinishRequested(0))
             return
-        changes = self.result.changes if self.result else []
-        count = sum(c.mutating for c in changes)
+        changes = [c for c in (self.result.changes if self.result else []) if c.mutating]
+        if not changes:
+            self.app.push_screen(
+                ConfirmModal(
+                    f"Nothing to change in {self.session.environment}",
+                    "Everything is already in place. Go to the checklist anyway?",
+                    yes="Continue",
+                ),
+                self._confirmed,
+            )
+            return
+        targets = [target_title(self.session, t) for t in group_changes(self.session, changes)]
         self.app.push_screen(
             ConfirmModal(
                 f"Apply to {self.session.environment}?",
-                f"{count} change(s) go to the services, .env.{self.session.environment}, Vercel "
-                "and GitHub. Steps already done are not redone.",
+                f"{len(changes)} change(s) to: {', '.join(targets)}. Steps already done are "
+                "not redone.",
             ),
             self._confirmed,
         )

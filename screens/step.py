@@ -17,13 +17,19 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
 from providers.errors import ProviderError
 from screens.adapters import include_again
 from screens.fields import FieldRow
-from screens.messages import SkipRequested, StepCheckFailed, StepCompleted, StepStatusChanged
+from screens.messages import (
+    SkipRequested,
+    StepCheckFailed,
+    StepCheckPassed,
+    StepCompleted,
+    StepStatusChanged,
+)
 from screens.modals import CheckFailedModal
 from screens.pane import Pane
 from screens.sidebar import SKIPPED_MARK
@@ -100,6 +106,8 @@ class StepPane(Pane):
                 for f in self.session.visible_fields(self.step.id):
                     yield FieldRow(f, self.session.value(f.key), options=self._options.get(f.key))
             yield from self.compose_extra()
+            # A failed live check's whole message, wrapped (the bar below has one line).
+            yield Static("", id="check-error", markup=False)
             yield Static("", id="notices", markup=False)
         with Horizontal(classes="check-bar"):
             yield Static("", id="check-result", markup=False)
@@ -293,6 +301,19 @@ class StepPane(Pane):
         if value or row.has_error:
             row.set_error(self.session.validate_value(row.key, value))
 
+    @on(FieldRow.Submitted)
+    def _field_submitted(self, event: FieldRow.Submitted) -> None:
+        """Enter moves on: to the next field, and from the last one, Next."""
+        event.stop()
+        rows = self.rows()
+        if event.row not in rows:
+            return
+        later = rows[rows.index(event.row) + 1 :]
+        if later:
+            later[0].focus_control()
+        else:
+            self.action_next()
+
     @on(FieldRow.Picked)
     async def _field_picked(self, event: FieldRow.Picked) -> None:
         event.stop()
@@ -466,7 +487,8 @@ class StepPane(Pane):
         notices = self.query_one("#notices", Static)
         notices.update("\n".join(f"! {n}" for n in event.notices))
         if event.error is not None:
-            self._show_result(f"✗ {event.error}", "-failed")
+            self._show_result("✗ Live check failed: see above (ctrl+e lists problems)", "-failed")
+            self._show_check_error(event.error)
             self.post_message(StepCheckFailed(self.step.id, event.error))
             if event.advance:
                 self.app.push_screen(
@@ -477,6 +499,8 @@ class StepPane(Pane):
                 self.notify(event.error, title="Live check failed", severity="error")
             return
         self._show_result("✓ Live check passed.", "-passed")
+        self._show_check_error(None)
+        self.post_message(StepCheckPassed(self.step.id))
         for notice in event.notices:
             self.notify(notice, title=self.step.title, severity="warning", timeout=10)
         if event.advance:
@@ -484,11 +508,31 @@ class StepPane(Pane):
 
     def _after_failed_check(self, answer: str | None) -> None:
         if answer == "continue":
-            self.post_message(StepCompleted(self.step.id))
+            self.post_message(StepCompleted(self.step.id, waived=True))
         elif answer == "skip":
             self.post_message(SkipRequested(self.step.id))
         else:
             self.focus_first()
+
+    def _show_check_error(self, error: str | None) -> None:
+        try:
+            box = self.query_one("#check-error", Static)
+        except NoMatches:
+            return
+        box.update(f"✗ {error}" if error else "")
+        box.display = bool(error)
+        if error:
+            box.scroll_visible(animate=False)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _value_changed(self) -> None:
+        # The failed check was about the old values: its message leaves the page (the
+        # problems list, ctrl+e, keeps it).
+        for box in self.query("#check-error"):
+            if box.display:
+                self._show_check_error(None)
+                self._show_result("", "")
 
     def _show_result(self, text: str, cls: str) -> None:
         try:

@@ -22,8 +22,10 @@ from screens.messages import (
     ApplyFinished,
     BusyChanged,
     Navigate,
+    ProblemsFound,
     SkipRequested,
     StepCheckFailed,
+    StepCheckPassed,
     StepCompleted,
     StepStatusChanged,
 )
@@ -58,7 +60,10 @@ class WizardScreen(Screen[None]):
         self.session = session
         self.dry_run = dry_run
         self.page = start_page
-        self.failed_checks: set[str] = set()
+        # Steps whose live check failed in this run, with the message (the sidebar's ✗).
+        self.failed_checks: dict[str, str] = {}
+        # Every problem met in this run, for the problems list (ctrl+e).
+        self.problem_log: list[tuple[str, str]] = []
         self.apply_status = "pending"
         self._navigating = asyncio.Lock()
         self._keys_state: tuple[object, ...] = ()
@@ -226,7 +231,11 @@ class WizardScreen(Screen[None]):
             await self.goto(previous)
 
     def action_skip(self) -> None:
-        if self._allowed("skip"):
+        if not self._allowed("skip") or self.pane is None:
+            return
+        if self.page in TAIL:
+            self.pane.action_skip()  # the review: skip the steps it cannot get past
+        else:
             self._ask_skip(self.page)
 
     def action_check(self) -> None:
@@ -253,7 +262,7 @@ class WizardScreen(Screen[None]):
             except (SetupError, OSError) as exc:
                 self.notify(f"Could not save progress: {exc}", severity="error")
                 return
-            self.failed_checks.discard(step_id)
+            self.failed_checks.pop(step_id, None)
             await self.goto(self.next_unfinished(step_id))
 
         self.app.push_screen(SkipModal(title), skipped)
@@ -271,14 +280,37 @@ class WizardScreen(Screen[None]):
     @on(StepCompleted)
     async def _step_completed(self, message: StepCompleted) -> None:
         message.stop()
-        self.failed_checks.discard(message.step_id)
+        if not message.waived:  # "Continue anyway" keeps the ✗ until a check passes
+            self.failed_checks.pop(message.step_id, None)
         if self.page == message.step_id:
             await self.goto(self.next_unfinished(message.step_id))
 
     @on(StepCheckFailed)
     def _check_failed(self, message: StepCheckFailed) -> None:
         message.stop()
-        self.failed_checks.add(message.step_id)
+        self.failed_checks[message.step_id] = message.message
+        self.log_problems([(f"{self.title_of(message.step_id)}: live check", message.message)])
+        self._refresh_sidebar()
+
+    @on(ProblemsFound)
+    def _problems_found(self, message: ProblemsFound) -> None:
+        message.stop()
+        self.log_problems(message.entries)
+
+    def log_problems(self, entries: list[tuple[str, str]]) -> None:
+        for entry in entries:
+            if entry in self.problem_log:
+                self.problem_log.remove(entry)  # seen again: moves to the top
+            self.problem_log.append(entry)
+        del self.problem_log[:-50]
+
+    def title_of(self, page: str) -> str:
+        return next((s.title for s in self.session.steps() if s.id == page), page.title())
+
+    @on(StepCheckPassed)
+    def _check_passed(self, message: StepCheckPassed) -> None:
+        message.stop()
+        self.failed_checks.pop(message.step_id, None)
         self._refresh_sidebar()
 
     @on(SkipRequested)
@@ -289,8 +321,8 @@ class WizardScreen(Screen[None]):
     @on(StepStatusChanged)
     def _status_changed(self, message: StepStatusChanged) -> None:
         message.stop()
-        if self.session.status(message.step_id) != "failed":
-            self.failed_checks.discard(message.step_id)
+        if self.session.status(message.step_id) in ("done", "skipped"):
+            self.failed_checks.pop(message.step_id, None)
         self._refresh_sidebar()
 
     @on(ApplyFinished)

@@ -167,13 +167,13 @@ def test_a_crashing_check_never_takes_the_app_down(
         field_input(app, "UPSTASH_REDIS_REST_TOKEN").value = TOKEN
         await pilot.press("ctrl+t")  # check only
         await settle(pilot)
-        result = str(app.screen.query_one("#check-result").render())
+        result = str(app.screen.query_one("#check-error").render())
         assert "stopped unexpectedly (RuntimeError)" in result
         assert "hunter2" not in result
         await pilot.press("ctrl+t")
         await settle(pilot)
         assert "Upstash (UPSTASH_REDIS_REST_URL): cannot connect" in str(
-            app.screen.query_one("#check-result").render()
+            app.screen.query_one("#check-error").render()
         )
         assert nav(app, "redis").text == "▶ Redis"
         assert app.is_running
@@ -569,3 +569,124 @@ def test_a_bug_ends_the_app_with_one_line_and_progress_saved(
     assert app.return_code == 1
     # What was typed on the page was kept before leaving.
     assert open_session(project).value("NEXTAUTH_URL") == URL
+
+
+# -- no dead ends, Enter moves on, errors stay readable ------------------------------------
+
+
+def test_enter_moves_to_the_next_field_and_from_the_last_one_on(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = preskip(open_session(project), "database")
+    session.set_value("NEXTAUTH_URL", URL)
+    session.mark_done("prerequisites")
+
+    async def passes(step_id: str) -> StepReport:
+        return StepReport()
+
+    monkeypatch.setattr(session, "check_step", passes)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")  # resume at Redis
+        await settle(pilot)
+        assert app.focused is field_input(app, "UPSTASH_REDIS_REST_URL")
+        await pilot.press(*"https://eu1-x.upstash.io", "enter")
+        assert app.focused is field_input(app, "UPSTASH_REDIS_REST_TOKEN")
+        await pilot.press(*TOKEN, "enter")  # the last field: Next
+        await settle(pilot)
+        assert page(app) == "storage"
+
+    run(session, script)
+    assert session.value("UPSTASH_REDIS_REST_TOKEN") == TOKEN
+
+
+def test_an_error_clears_as_soon_as_its_value_changes(project: Path) -> None:
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press(*"not-a-url", "tab")
+        await pilot.pause()
+        assert row(app, "NEXTAUTH_URL").has_error
+        field_input(app, "NEXTAUTH_URL").focus()
+        await pilot.press("x")
+        await pilot.pause()
+        assert not row(app, "NEXTAUTH_URL").has_error
+
+    run(open_session(project), script)
+
+
+def test_continue_anyway_keeps_the_cross_and_the_message_stays_reachable(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screens.modals import ProblemsModal
+
+    session = preskip(open_session(project), "database")
+    session.set_value("NEXTAUTH_URL", URL)
+    session.mark_done("prerequisites")
+    long = "cannot connect (connection refused) " + "and a long explanation " * 8 + "END"
+
+    async def refused(step_id: str) -> StepReport:
+        raise NetworkError("Upstash", long, key="UPSTASH_REDIS_REST_URL")
+
+    monkeypatch.setattr(session, "check_step", refused)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")
+        await settle(pilot)
+        field_input(app, "UPSTASH_REDIS_REST_URL").value = "https://eu1-x.upstash.io"
+        field_input(app, "UPSTASH_REDIS_REST_TOKEN").value = TOKEN
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        # The whole message, wrapped, in the page (the status bar has one line).
+        assert str(app.screen.query_one("#check-error").render()).endswith("END")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, CheckFailedModal)
+        await pilot.press("tab", "enter")  # Continue anyway
+        await settle(pilot)
+        assert page(app) == "storage"
+        assert nav(app, "redis").text == "✗ Redis"
+        await pilot.press("ctrl+e")  # the problems list keeps it
+        await pilot.pause()
+        assert isinstance(app.screen, ProblemsModal)
+        assert any(message.endswith("END") for _, message in app.screen.entries)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert page(app) == "storage" and not isinstance(app.screen, ProblemsModal)
+
+    run(session, script)
+
+
+def test_offline_one_move_on_the_review_skips_what_failed_and_finishes_the_rest(
+    seeded: Path,
+) -> None:
+    session = open_session(seeded)
+    session.set_value("NEXTAUTH_URL", URL)
+    session.mark_done("prerequisites")
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await to_review(app, pilot)
+        assert page(app) == "review"
+        review = app.wizard.pane if app.wizard else None
+        assert review is not None
+        assert "database" in review.blocking_steps and "vercel" in review.blocking_steps
+        assert "ctrl+s" in str(app.screen.query_one(".way-out").render())
+        first = app.focused  # the first line that blocks: Enter opens its step
+        assert first is not None and first.has_class("page-link")
+        await pilot.press("ctrl+s")  # skip every step the plan could not get past
+        await settle(pilot)
+        assert review.blocking_steps == {}
+        assert nav(app, "database").text.startswith("\u2013")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        assert ".env.production" in app.screen.message
+        assert "Vercel" not in app.screen.message  # only targets that change
+        await pilot.press("enter")
+        await settle(pilot)
+        assert page(app) == "apply"
+
+    run(session, script)
+    assert (seeded / ".env.production").read_text().count("NEXTAUTH_URL=") == 1
+    assert session.status("env-file") == "done"
+    assert session.skip_reason(
+        "database",
+    ).startswith("review: ")  # type: ignore[union-attr]

@@ -110,3 +110,77 @@ def test_closing_the_terminal_right_after_ctrl_q_never_leaves_it_running(
 
 def screen_text(raw: str) -> str:
     return ANSI.sub("", raw)
+
+
+def summary_of(child: pexpect.spawn) -> str:
+    """What the terminal keeps after the app left its screen: the text after the last
+    alternate-screen exit."""
+    child.expect(pexpect.EOF, timeout=20)
+    raw = child.before or ""
+    tail = raw[raw.rfind("\x1b[?1049l") :] if "\x1b[?1049l" in raw else raw
+    return screen_text(tail).replace("\r\n", "\n")
+
+
+def test_ctrl_q_leaves_a_summary_with_the_next_command(
+    project: Path, child_of: list[pexpect.spawn]
+) -> None:
+    child = spawn(project)
+    child_of.append(child)
+    child.expect("NEXTAUTH_URL")
+    time.sleep(0.5)
+    child.send("https://typed.example")
+    time.sleep(0.2)
+    child.send("\x0e")  # ctrl+n: prerequisites done
+    child.expect("Database")
+    time.sleep(0.5)
+    child.send("\x11")  # ctrl+q
+    text = summary_of(child)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Dream Pixel setup, production: 1 of 12 steps done" in text
+    assert re.search(r"✓ Prerequisites +done", text)
+    assert re.search(r"· Database +pending", text)
+    assert f"Progress: {project}/.dream-pixel/state-production.json" in text
+    assert "Written: nothing yet." in text
+    assert f"dream-pixel-setup --project-dir {project} resumes at Database" in text
+
+
+def test_dry_run_prints_its_plan_and_the_command_that_applies_it(
+    project: Path, child_of: list[pexpect.spawn]
+) -> None:
+    from wizard.engine import Session
+
+    session = Session.open(project, env={})
+    for step_id in ("database", "redis", "storage", "cloudflare", "sentry", "stripe"):
+        session.mark_skipped(step_id, "later")
+    for step_id in ("resend", "vercel", "github"):
+        session.mark_skipped(step_id, "later")
+    child = spawn(project, "--dry-run", size=(40, 120))
+    child_of.append(child)
+    child.expect("Welcome back")
+    time.sleep(0.3)
+    child.send("\r")  # resume: the prerequisites
+    child.expect("NEXTAUTH_URL")
+    time.sleep(0.5)
+    child.send("https://dry.example")
+    child.send("\x0e")
+    child.expect("32 random bytes")  # the Secrets page
+    time.sleep(0.5)
+    child.send("\x0e")
+    child.expect("exactly as Next.js")  # the Env file page
+    time.sleep(0.5)
+    child.send("\x0e")
+    child.expect("to add or create")  # the review's plan is on screen
+    time.sleep(0.3)
+    child.send("\x0e")  # Finish
+    text = summary_of(child)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Plan for production (dry run: nothing was changed):" in text
+    assert re.search(r"\+ add +env-file +NEXTAUTH_SECRET", text)
+    assert "Written: nothing (dry run)." in text
+    assert (
+        f"dream-pixel-setup apply --set NEXTAUTH_URL=https://dry.example --project-dir {project}"
+        in text
+    )
+    assert not (project / ".env.production").exists()
