@@ -211,14 +211,21 @@ class WizardApp(App[int]):
 
         loop = asyncio.get_running_loop()
 
-        def on_hangup(_signum: int, _frame: object) -> None:
-            self.hung_up = True
-            exit_soon(self.exit_code)
+        def on_signal(signum: int, _frame: object) -> None:
+            # SIGHUP: the terminal is gone; SIGTERM: asked to stop. Either way: save, leave
+            # with 130 (interrupted, as the CLI does), and be gone within a second or so.
+            self.hung_up = self.hung_up or signum == getattr(signal, "SIGHUP", None)
+            self.exit_code = 130
+            exit_soon(130)
             with contextlib.suppress(RuntimeError):  # the loop has already closed
                 loop.call_soon_threadsafe(self._hang_up)
 
-        with contextlib.suppress(AttributeError, ValueError):  # no SIGHUP (Windows)
-            signal.signal(signal.SIGHUP, on_hangup)
+        for name in ("SIGHUP", "SIGTERM"):
+            number = getattr(signal, name, None)
+            if number is None or signal.getsignal(number) == signal.SIG_IGN:
+                continue  # absent (Windows), or ignored on purpose (nohup): left so
+            with contextlib.suppress(ValueError):
+                signal.signal(number, on_signal)
 
     def _hang_up(self) -> None:
         self.save_progress()
@@ -352,7 +359,7 @@ def run_app(session: Session, *, dry_run: bool) -> int:
         app.crash = app.crash or crash_line(exc)
         result = 1
     if app.hung_up:
-        return app.return_code or 0  # no terminal left to tell
+        return 130  # no terminal left to tell
     print_summary(app)
     if app.crash is not None:
         with contextlib.suppress(OSError):

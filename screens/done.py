@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Static
 
+from screens.marks import MarkedCheckbox
 from screens.messages import FinishRequested
 from screens.pane import Pane
 from screens.sidebar import SKIPPED_MARK
@@ -50,6 +51,8 @@ class DonePane(Pane):
                 classes="pane-summary",
                 markup=False,
             )
+            if left := self._left_over():
+                yield Static(left, id="left-over", classes="pane-guide")
             yield Static(
                 "Post-deployment checklist (from the deployment guide). Once the site is "
                 f"deployed, ctrl+t checks {url or 'the production URL'} for you.",
@@ -58,8 +61,8 @@ class DonePane(Pane):
             )
             with Vertical(id="post-checklist"):
                 for i, (item, _prefixes) in enumerate(CHECKLIST):
-                    yield Checkbox(Text(item), compact=True, id=f"post-{i}")
-            yield Checkbox(
+                    yield MarkedCheckbox(Text(item), compact=True, id=f"post-{i}")
+            yield MarkedCheckbox(
                 "Include the rate-limit probe (sends up to 110 requests)",
                 compact=True,
                 id="rate-limit-opt",
@@ -69,6 +72,29 @@ class DonePane(Pane):
             yield Static("", id="check-result", markup=False)
         buttons = action_buttons(skip=False, check=True, next_label="Quit")
         yield buttons
+
+    def _left_over(self) -> Text | None:
+        """Steps skipped or failed, why, and how to take each up again."""
+        env = self.session.environment
+        where = "" if env == "production" else f" --environment {env}"
+        lines = Text()
+        for step in self.session.steps():
+            status = self.session.status(step.id)
+            if status not in ("skipped", "failed"):
+                continue
+            mark = SKIPPED_MARK if status == "skipped" else "✗"
+            why = self.session.skip_reason(step.id) or "no reason given"
+            lines.append(f"{mark} {step.title}", style="bold")
+            lines.append(f" {status}: {why}\n")
+            lines.append(
+                f"    again: f2, open {step.title}, ctrl+n; or dream-pixel-setup apply "
+                f"--only {step.id}{where}\n",
+                style="dim",
+            )
+        if not lines.plain:
+            return None
+        lines.rstrip()
+        return Text.assemble(("Not done yet\n", "bold"), lines)
 
     def on_mount(self) -> None:
         self.query_one("#btn-check", Button).label = "Verify site"

@@ -51,10 +51,17 @@ class FieldRow(Vertical):
             self.row = row
 
     def __init__(
-        self, field: Field, value: str | None, *, options: list[tuple[str, str]] | None = None
+        self,
+        field: Field,
+        value: str | None,
+        *,
+        options: list[tuple[str, str]] | None = None,
+        help: str | None = None,
     ) -> None:
         super().__init__(id=f"row-{field.key}", classes="field-row")
         self.field = field
+        # The provider chosen may call for other help (Neon's URL, R2's keys).
+        self.help_text = help or field.help
         self._initial = value or ""
         # (label, value) pairs fetched at run time (Supabase projects): a Select, not an Input.
         self._options = options or [(c, c) for c in field.choices]
@@ -86,8 +93,8 @@ class FieldRow(Vertical):
                     yield Button("generate", compact=True, classes="generate", id=f"gen-{f.key}")
         # The error sits right under the control, before the help.
         yield Static("", classes="field-error", markup=False)
-        if f.help:
-            yield Static(f.help, classes="field-help", markup=False)
+        if self.help_text:
+            yield Static(self.help_text, classes="field-help", markup=False)
 
     def _select(self, current: str) -> Select[str]:
         value = current if current in self._values() else Select.NULL

@@ -14,15 +14,18 @@ from textual.widgets import Static
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("ctrl+n", "next: check this step and continue (on the review: apply)"),
+    ("enter", "in a field: the next field, on the last one Next; on a button: press it"),
     ("escape", "back to the previous step (closes a dialog)"),
-    ("ctrl+s", "skip this step, with a reason"),
-    ("ctrl+t", "run the live check of this step (on Done: verify the site)"),
+    ("ctrl+s", "skip this step, with a reason (on the review: skip every step that blocks)"),
+    ("ctrl+t", "run the live check of this step (review: plan again; Done: verify the site)"),
     ("ctrl+r", "show / hide the secret in the focused field"),
     ("ctrl+g", "generate a value for the focused field (secrets)"),
-    ("tab / shift+tab", "next / previous field or button"),
-    ("enter", "press the focused button; open a choice list"),
-    ("? or f1", "this help"),
-    ("ctrl+q", "quit: progress is saved, the next start offers to resume"),
+    ("ctrl+l", "Database step: load your Supabase projects to pick from (needs a token)"),
+    ("ctrl+e", "the problems met in this run, each message in full"),
+    ("f2", "the step list: up/down and enter open a step; digits 1-9, 0 jump to one"),
+    ("tab / shift+tab", "next / previous field or button; the page (arrows scroll), the steps"),
+    ("f1", "this help (? too, except in a text field, where ? is typed)"),
+    ("ctrl+q", "quit: progress is saved and a summary stays in the terminal"),
 )
 
 

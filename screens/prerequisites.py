@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import SelectionList, Static
 
+from screens.marks import MarkedSelectionList
 from screens.messages import StepCompleted
 from screens.step import StepPane
 
@@ -42,7 +43,7 @@ class PrerequisitesPane(StepPane):
         yield Static(Text("Tick what you have", style="bold"), classes="section-title")
         done = self.session.status(self.step.id) == "done"
         # One list widget (space ticks), not a checkbox each: cheaper on the first paint.
-        yield SelectionList[int](
+        yield MarkedSelectionList(
             *((Text(line), i, done) for i, line in enumerate(self.step.guide)), id="checklist"
         )
 
@@ -60,6 +61,10 @@ class PrerequisitesPane(StepPane):
             rows[0].focus_control()
         else:
             self.query_one("#checklist", SelectionList).focus()
+
+    def after_last_field(self) -> None:
+        # The checklist comes after the URL: Enter goes there; Next is ctrl+n.
+        self.query_one("#checklist", SelectionList).focus()
 
     def after_commit(self) -> None:
         missing = self.unticked()

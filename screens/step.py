@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from providers.supabase import SupabaseProject
     from wizard.catalogue import Field, Step
     from wizard.engine import Session
+    from wizard.guides import PageGuide
 
 # The Database step's project picker: the token lists the projects, the user picks one.
 TOKEN_KEY = "SUPABASE_ACCESS_TOKEN"
@@ -103,8 +104,14 @@ class StepPane(Pane):
             yield Static(self.step.summary, classes="pane-summary", markup=False)
             yield from self.compose_guide()
             with Vertical(id="fields"):
+                helps = self._guide().field_help
                 for f in self.session.visible_fields(self.step.id):
-                    yield FieldRow(f, self.session.value(f.key), options=self._options.get(f.key))
+                    yield FieldRow(
+                        f,
+                        self.session.value(f.key),
+                        options=self._options.get(f.key),
+                        help=helps.get(f.key),
+                    )
             yield from self.compose_extra()
             # A failed live check's whole message, wrapped (the bar below has one line).
             yield Static("", id="check-error", markup=False)
@@ -113,12 +120,21 @@ class StepPane(Pane):
             yield Static("", id="check-result", markup=False)
         yield action_buttons(check=self.has_live_check)
 
+    def _guide(self) -> PageGuide:
+        from wizard.guides import page_guide
+
+        return page_guide(self.step, self.session.choice)
+
+    def _guide_text(self) -> str:
+        guide = self._guide()
+        lines = [f"• {line}" for line in guide.guide]
+        if guide.console_url:
+            lines.append(f"Console: {guide.console_url}")
+        return "\n".join(lines)
+
     def compose_guide(self) -> ComposeResult:
-        lines = [f"• {line}" for line in self.step.guide]
-        if self.step.console_url:
-            lines.append(f"Console: {self.step.console_url}")
-        if lines:
-            yield Static("\n".join(lines), classes="pane-guide", markup=False)
+        # Follows the provider chosen (Neon, R2): see _refresh_fields.
+        yield Static(self._guide_text(), classes="pane-guide", id="guide", markup=False)
 
     def compose_extra(self) -> ComposeResult:
         """Anything a step shows after its fields."""
@@ -175,11 +191,12 @@ class StepPane(Pane):
                 "With a Supabase access token, ctrl+l loads your projects to pick from; then "
                 "only the database password is asked and the connection string is built."
             )
+        guide = self._guide()
         for f in self.session.visible_fields(self.step.id):
-            if f.help:
-                parts.append(f"{f.label} ({f.key}): {f.help}")
-        if self.step.console_url:
-            parts.append(f"Console: {self.step.console_url}")
+            if text := guide.field_help.get(f.key, f.help):
+                parts.append(f"{f.label} ({f.key}): {text}")
+        if guide.console_url:
+            parts.append(f"Console: {guide.console_url}")
         return "\n\n".join(parts)
 
     def focus_first(self) -> None:
@@ -312,7 +329,11 @@ class StepPane(Pane):
         if later:
             later[0].focus_control()
         else:
-            self.action_next()
+            self.after_last_field()
+
+    def after_last_field(self) -> None:
+        """Enter in the last field: Next."""
+        self.action_next()
 
     @on(FieldRow.Picked)
     async def _field_picked(self, event: FieldRow.Picked) -> None:
@@ -333,16 +354,23 @@ class StepPane(Pane):
         """Show the fields the current choices call for, keeping what was typed."""
         wanted = self.session.visible_fields(self.step.id)
         rows = self.rows()
+        for guide in self.query("#guide"):
+            if isinstance(guide, Static):
+                guide.update(self._guide_text())
         if [f.key for f in wanted] == [r.key for r in rows]:
             return
-        drafts = {r.key: r.value for r in rows}
+        # What was typed stays; an untouched row shows the session's value, which a choice
+        # may have changed (R2: the region becomes auto).
+        drafts = {r.key: r.value for r in rows if r.value != r.initial}
         container = self.query_one("#fields", Vertical)
         await container.remove_children()
+        helps = self._guide().field_help
         await container.mount_all(
             FieldRow(
                 f,
                 drafts[f.key] if f.key in drafts else self.session.value(f.key),
                 options=self._options.get(f.key),
+                help=helps.get(f.key),
             )
             for f in wanted
         )

@@ -53,6 +53,7 @@ class WizardScreen(Screen[None]):
         Binding("ctrl+t", "check", "Check"),
         Binding("ctrl+r", "reveal", "Show"),
         Binding("ctrl+g", "generate", "Generate"),
+        Binding("f2", "focus_steps", "Steps", show=False),
     ]
 
     def __init__(self, session: Session, *, dry_run: bool, start_page: str) -> None:
@@ -182,9 +183,20 @@ class WizardScreen(Screen[None]):
             except MountError:
                 return  # the app is closing (quit during the first page's mount)
             self._refresh_sidebar()
+            self._refresh_header()
             self.sync_keys()
             if self.app.screen is self:  # not behind a dialog: it would take the focus
                 pane.focus_first()
+
+    def _refresh_header(self) -> None:
+        ids = self.step_ids
+        where = (
+            f"Step {ids.index(self.page) + 1} of {len(ids)}"
+            if self.page in ids
+            else self.page.title()
+        )
+        parts = [self.session.environment, where] + (["dry run"] if self.dry_run else [])
+        self.app.sub_title = " · ".join(parts)
 
     def _refresh_sidebar(self) -> None:
         statuses: dict[str, str] = {}
@@ -214,6 +226,9 @@ class WizardScreen(Screen[None]):
                 return False
             return pane.can(action)
         return True
+
+    def action_focus_steps(self) -> None:
+        self.query_one(Sidebar).focus()
 
     def _allowed(self, action: str) -> bool:
         pane = self.pane

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import Button, Select
 
@@ -690,3 +691,124 @@ def test_offline_one_move_on_the_review_skips_what_failed_and_finishes_the_rest(
     assert session.skip_reason(
         "database",
     ).startswith("review: ")  # type: ignore[union-attr]
+
+
+def test_help_lists_every_binding(project: Path) -> None:
+    from screens.help import KEYS
+    from screens.walk import WizardScreen
+
+    listed = " ".join(key for key, _ in KEYS)
+    for cls in (WizardApp, WizardScreen, StepPane):
+        for binding in cls.BINDINGS:
+            assert isinstance(binding, Binding)
+            keys = binding.key.split(",")
+            if binding.action == "help" and keys == ["question_mark"]:
+                continue  # `?` is described in f1's line
+            assert any(k in listed for k in keys), binding
+
+
+def test_the_step_list_takes_the_focus_and_enter_or_a_digit_opens_a_step(project: Path) -> None:
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        assert "Step 1 of 12" in app.sub_title
+        await pilot.press("f2")
+        sidebar = app.screen.query_one(Sidebar)
+        assert app.focused is sidebar
+        await pilot.press("down", "down", "enter")  # Redis
+        await settle(pilot)
+        assert page(app) == "redis"
+        assert "Step 3 of 12" in app.sub_title
+        await pilot.press("shift+tab", "shift+tab")  # past the page (it scrolls) to the list
+        assert app.focused is sidebar
+        await pilot.press("8")
+        await settle(pilot)
+        assert page(app) == "resend"
+
+    run(open_session(project), script)
+
+
+def test_done_lists_skipped_steps_with_reasons_and_how_to_take_them_up(seeded: Path) -> None:
+    session = ready_to_apply(seeded)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("escape")  # resume
+        assert app.wizard is not None
+        await app.wizard.goto("done")
+        await settle(pilot)
+        left = str(app.screen.query_one("#left-over").render())
+        assert "Database skipped: not in this test" in left
+        assert "apply --only database" in left
+
+    run(session, script)
+
+
+def test_pages_follow_the_provider_chosen(project: Path) -> None:
+    session = preskip(open_session(project), "redis")
+    session.set_value("NEXTAUTH_URL", URL)
+    session.mark_done("prerequisites")
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")  # resume at the Database step
+        await settle(pilot)
+        app.screen.query_one("#field-database_provider", Select).value = "neon"
+        await settle(pilot)
+        guide = str(app.screen.query_one("#guide").render())
+        assert "console.neon.tech" in guide and "supabase" not in guide.lower()
+        help_text = str(row(app, "DATABASE_URL").query_one(".field-help").render())
+        assert "-pooler" in help_text and "neon.tech" in help_text
+        assert app.wizard is not None
+        await app.wizard.goto("storage")
+        await settle(pilot)
+        app.screen.query_one("#field-storage", Select).value = "r2"
+        await settle(pilot)
+        guide = str(app.screen.query_one("#guide").render())
+        assert "r2/api-tokens" in guide
+        assert "s3.console.aws.amazon.com" not in guide
+        assert "cannot make R2 keys" in guide
+        assert field_input(app, "AWS_REGION").value == "auto"
+        key_help = str(row(app, "AWS_ACCESS_KEY_ID").query_one(".field-help").render())
+        assert "R2 API token" in key_help
+
+    run(session, script)
+
+
+def test_aws_admin_keys_typed_on_the_storage_page_reach_boto3(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    admin_secret = "typed-ADMIN-secret-Zq7Wx3Ec9Rv5Tb1Yn6"
+    try:
+        env = {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_MAX_ATTEMPTS": "1"}
+        session = Session.open(project, env=env)
+        session.set_value("NEXTAUTH_URL", URL)
+        session.mark_done("prerequisites")
+        for step_id in ("database", "redis"):
+            session.mark_skipped(step_id, "not in this test")
+
+        async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+            await pilot.press("enter")  # resume at Storage
+            await settle(pilot)
+            assert page(app) == "storage"
+            await pilot.press("ctrl+t")  # no admin credentials anywhere: says how to give them
+            await settle(pilot)
+            assert "no credentials" in str(app.screen.query_one("#check-error").render())
+            field_input(app, "aws_admin_access_key_id").value = "AKIAE2EADMIN00000001"
+            field_input(app, "aws_admin_secret_access_key").value = admin_secret
+            assert field_input(app, "aws_admin_secret_access_key").password  # masked
+            await pilot.press("ctrl+t")
+            await settle(pilot)
+            assert "passed" in str(app.screen.query_one("#check-result").render())
+
+        run(session, script)
+    finally:
+        server.stop()
+    state = (project / ".dream-pixel" / "state-production.json").read_text()
+    assert admin_secret not in state and "AKIAE2EADMIN00000001" not in state

@@ -62,6 +62,15 @@ def wait_exit(pid: int, limit: float) -> float | None:
     return None
 
 
+def hang_up(child: pexpect.spawn) -> None:
+    """Close the terminal's master side, as a closed tab or a killed tmux does, through the
+    one object that owns the descriptor (closing the number twice could close a socket
+    another test opened since)."""
+    child.ptyproc.fileobj.close()
+    child.ptyproc.closed = True
+    child.closed = True
+
+
 def state(project: Path) -> dict[str, object]:
     path = project / ".dream-pixel" / "state-production.json"
     data: dict[str, object] = json.loads(path.read_text())
@@ -79,13 +88,13 @@ def test_closing_the_terminal_ends_the_app_at_once_with_progress_saved(
     child.send("https://typed.example")
     time.sleep(0.5)
     pid = child.pid
-    os.close(child.child_fd)  # the terminal is gone: no more reads, no more writes
-    child.closed = True
+    hang_up(child)  # the terminal is gone: no more reads, no more writes
     took = wait_exit(pid, 5.0)
     if took is None:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
-    assert took is not None and took < 2.0, f"still running {took}"
+    # About a second (the exit guard), with room for a loaded test machine.
+    assert took is not None and took < 3.0, f"still running after {took} s"
     # Typed, not yet confirmed with Next: kept for the next start.
     assert state(project)["app"] == {"NEXTAUTH_URL": "https://typed.example"}
 
@@ -99,13 +108,12 @@ def test_closing_the_terminal_right_after_ctrl_q_never_leaves_it_running(
     time.sleep(0.5)
     child.send("\x11")  # ctrl+q
     pid = child.pid
-    os.close(child.child_fd)
-    child.closed = True
+    hang_up(child)
     took = wait_exit(pid, 5.0)
     if took is None:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
-    assert took is not None and took < 2.0
+    assert took is not None and took < 3.0, f"still running after {took} s"
 
 
 def screen_text(raw: str) -> str:

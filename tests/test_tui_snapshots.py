@@ -172,3 +172,69 @@ def test_snapshot_done(snap_compare: Any, seeded: Path, size: tuple[int, int]) -
         await app.wizard.goto("done")
 
     assert snapshot(snap_compare, ready_to_apply(seeded), size, script)
+
+
+def screenshot_256(app: WizardApp) -> str:
+    """The screen as a 256-colour terminal shows it: every colour downgraded to the xterm
+    palette (Textual's own export is always truecolour)."""
+    import io
+
+    from rich.color import ColorSystem
+    from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
+
+    console = Console(
+        width=app.size.width,
+        height=app.size.height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+
+    def downgrade(style: Style | None) -> Style | None:
+        if style is None:
+            return None
+        color = style.color.downgrade(ColorSystem.EIGHT_BIT) if style.color else None
+        bgcolor = style.bgcolor.downgrade(ColorSystem.EIGHT_BIT) if style.bgcolor else None
+        return style + Style.from_color(color, bgcolor)
+
+    buffer = console._record_buffer
+    buffer[:] = [Segment(s.text, downgrade(s.style), s.control) for s in buffer]
+    return console.export_svg(title="Dream Pixel setup (256 colours)")
+
+
+def test_snapshot_step_fields_in_256_colours(snapshot: Any, seeded: Path) -> None:
+    """Fields, focus and ticks stay visible on a 256-colour terminal."""
+    import asyncio
+
+    from pytest_textual_snapshot import SVGImageExtension
+
+    session = open_session(seeded)
+    session.mark_done("prerequisites")
+    session.mark_skipped("database", "later")
+    app = WizardApp(session)
+
+    async def main() -> str:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("enter")  # resume at Redis
+            await settle(pilot)
+            field_input(app, "UPSTASH_REDIS_REST_URL").value = "https://eu1-dreampixel.upstash.io"
+            await pilot.press("tab")  # the token field has the focus
+            await settle(pilot)
+            for widget in app.screen.query(Input):
+                widget.cursor_blink = False
+            await pilot.pause()
+            return screenshot_256(app)
+
+    svg = asyncio.run(main())
+    for secret in (NEXTAUTH_SECRET, JWT_SECRET, TOKEN):
+        assert secret not in svg
+    assert snapshot.use_extension(SVGImageExtension) == svg

@@ -257,6 +257,37 @@ STEPS: tuple[Step, ...] = (
                 help="https://<ACCOUNT_ID>.r2.cloudflarestorage.com",
                 validator=v.https_url,
             ),
+            # Admin credentials for provision mode, typed on the page instead of exported:
+            # held in memory or the OS keyring, never in a file (the profile is a name).
+            _op(
+                "aws_admin_access_key_id",
+                "AWS admin access key id (optional)",
+                required=False,
+                when=("storage_mode", "provision"),
+                env_names=("AWS_ACCESS_KEY_ID",),
+                help="An admin key that may create the bucket and the IAM user; empty: the "
+                "AWS profile below, else the SDK's own chain (AWS_PROFILE, SSO...).",
+                validator=v.aws_access_key_id,
+            ),
+            _op(
+                "aws_admin_secret_access_key",
+                "AWS admin secret access key (optional)",
+                required=False,
+                when=("storage_mode", "provision"),
+                env_names=("AWS_SECRET_ACCESS_KEY",),
+                validator=v.token,
+            ),
+            _op(
+                "aws_profile",
+                "AWS profile (optional)",
+                secret=False,
+                required=False,
+                when=("storage_mode", "provision"),
+                env_names=("AWS_PROFILE",),
+                help="A profile from ~/.aws/config (aws configure / aws sso login), used when "
+                "no admin key is given.",
+                validator=v.slug,
+            ),
             _app(
                 "AWS_ACCESS_KEY_ID",
                 "Access key id",

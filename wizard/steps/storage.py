@@ -124,11 +124,27 @@ def _target(ctx: StepContext) -> Target:
         region,
         s3,
         iam,
-        AwsCredentials.from_env(ctx.env),
+        _admin_credentials(ctx),
         app,
         derived,
         user_name,
     )
+
+
+def _admin_credentials(ctx: StepContext) -> AwsCredentials:
+    """Admin keys typed on the Storage page (or the environment's), else its profile, else
+    the SDK's own chain."""
+    key_id = ctx.operator("aws_admin_access_key_id")
+    secret = ctx.operator("aws_admin_secret_access_key")
+    if key_id and secret:
+        # A session token belongs to the environment's keys only.
+        token = (
+            ctx.env.get("AWS_SESSION_TOKEN") if key_id == ctx.env.get("AWS_ACCESS_KEY_ID") else None
+        )
+        return AwsCredentials(key_id, secret, token or None)
+    if profile := ctx.operator("aws_profile"):
+        return AwsCredentials(profile=profile)
+    return AwsCredentials.from_env(ctx.env)
 
 
 def _clients(ctx: StepContext) -> BotoClients:
