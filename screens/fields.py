@@ -57,11 +57,14 @@ class FieldRow(Vertical):
         *,
         options: list[tuple[str, str]] | None = None,
         help: str | None = None,
+        action: str | None = None,
     ) -> None:
         super().__init__(id=f"row-{field.key}", classes="field-row")
         self.field = field
         # The provider chosen may call for other help (Neon's URL, R2's keys).
         self.help_text = help or field.help
+        # A button beside the input for what the page does with it (e.g. "load projects").
+        self.action_label = action
         self._initial = value or ""
         # (label, value) pairs fetched at run time (Supabase projects): a Select, not an Input.
         self._options = options or [(c, c) for c in field.choices]
@@ -91,6 +94,10 @@ class FieldRow(Vertical):
                     yield Button("show", compact=True, classes="reveal", id=f"reveal-{f.key}")
                 if f.source == "generated":
                     yield Button("generate", compact=True, classes="generate", id=f"gen-{f.key}")
+                if self.action_label:
+                    yield Button(
+                        self.action_label, compact=True, classes="row-action", id=f"act-{f.key}"
+                    )
         # The error sits right under the control, before the help.
         yield Static("", classes="field-error", markup=False)
         if self.help_text:

@@ -100,6 +100,13 @@ def change_line(session: Session, change: Change) -> Text:
     return line
 
 
+def in_the_wizard(problem: str, key: str, page: str | None) -> str:
+    """A missing value's line says where to type it here, not the CLI's --set/--skip."""
+    if page and problem.startswith(f"{key}: missing — "):
+        return f"{key}: missing — fill it in on the {page} page (Enter opens it)"
+    return problem
+
+
 def summary_line(changes: list[Change]) -> str:
     mutating = [c for c in changes if c.mutating]
     if not mutating:
@@ -214,11 +221,12 @@ class ReviewPane(Pane):
         if message.problems:
             status.update("✗ Some values need fixing first.")
             widgets.append(Static(Text("Fix these first:", style="bold")))
-            for problem in message.problems:
-                key = problem.split(":", 1)[0]
+            for raw in message.problems:
+                key = raw.split(":", 1)[0]
                 step_id = self.session.catalogue.step_of(key)
                 title = target_title(self.session, step_id) if step_id else "Review"
                 where = f"  ({title})" if step_id else ""
+                problem = in_the_wizard(raw, key, title if step_id else None)
                 widgets.append(PageLink(Text(f"✗ {problem}{where}", style="red"), step_id))
                 found.append((f"{title}: value", problem))
                 if step_id and step_id in self.step_ids:

@@ -111,6 +111,7 @@ class StepPane(Pane):
                         self.session.value(f.key),
                         options=self._options.get(f.key),
                         help=helps.get(f.key),
+                        action=self._row_action(f.key),
                     )
             yield from self.compose_extra()
             # A failed live check's whole message, wrapped (the bar below has one line).
@@ -119,6 +120,16 @@ class StepPane(Pane):
         with Horizontal(classes="check-bar"):
             yield Static("", id="check-result", markup=False)
         yield action_buttons(check=self.has_live_check)
+
+    def _row_action(self, key: str) -> str | None:
+        """The button beside a field: the token's "load projects" (ctrl+l)."""
+        return "load projects" if key == TOKEN_KEY else None
+
+    @on(Button.Pressed, ".row-action")
+    def _row_action_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == f"act-{TOKEN_KEY}":
+            self.action_load_projects()
 
     def _guide(self) -> PageGuide:
         from wizard.guides import page_guide
@@ -371,6 +382,7 @@ class StepPane(Pane):
                 drafts[f.key] if f.key in drafts else self.session.value(f.key),
                 options=self._options.get(f.key),
                 help=helps.get(f.key),
+                action=self._row_action(f.key),
             )
             for f in wanted
         )

@@ -812,3 +812,47 @@ def test_aws_admin_keys_typed_on_the_storage_page_reach_boto3(
         server.stop()
     state = (project / ".dream-pixel" / "state-production.json").read_text()
     assert admin_secret not in state and "AKIAE2EADMIN00000001" not in state
+
+
+def test_ctrl_q_keeps_typed_values_and_the_summary_names_the_secrets_not_kept(
+    project: Path,
+) -> None:
+    from wizard.summary import exit_summary
+
+    session = preskip(open_session(project), "database")
+    session.set_value("NEXTAUTH_URL", URL)
+    session.mark_done("prerequisites")
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")  # resume at Redis
+        await settle(pilot)
+        field_input(app, "UPSTASH_REDIS_REST_URL").value = "https://eu1-typed.upstash.io"
+        field_input(app, "UPSTASH_REDIS_REST_TOKEN").value = TOKEN
+        await pilot.press("ctrl+q")  # typed, never confirmed with Next
+        await pilot.pause()
+
+    app = run(session, script)
+    text = exit_summary(session, app.exit_facts)
+    assert TOKEN not in text
+    assert "Not kept (type them again next time): UPSTASH_REDIS_REST_TOKEN" in text
+    assert "resumes at Redis" in text
+    # The public value survives the quit; the next start shows it.
+    assert open_session(project).value("UPSTASH_REDIS_REST_URL") == "https://eu1-typed.upstash.io"
+
+
+def test_the_load_projects_button_sits_beside_the_token(project: Path) -> None:
+    with FakeSupabase(SUPABASE_TOKEN, PROJECTS) as fake:
+        session = supabase_session(project, fake.url)
+
+        async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+            await pilot.press("enter")
+            await settle(pilot)
+            field_input(app, "SUPABASE_ACCESS_TOKEN").value = SUPABASE_TOKEN
+            button = row(app, "SUPABASE_ACCESS_TOKEN").query_one("#act-SUPABASE_ACCESS_TOKEN")
+            assert button.region.y == field_input(app, "SUPABASE_ACCESS_TOKEN").region.y
+            assert isinstance(button, Button)
+            button.press()
+            await settle(pilot)
+            assert len(row(app, "supabase_project").options) == 2
+
+        run(session, script)
