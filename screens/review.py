@@ -18,7 +18,13 @@ from textual.message import Message
 from textual.widgets import Button, Static
 
 from providers.errors import ProviderError
-from screens.messages import FinishRequested, Navigate, ProblemsFound, StepStatusChanged
+from screens.messages import (
+    FinishRequested,
+    Navigate,
+    ProblemsFound,
+    StepCheckFailed,
+    StepStatusChanged,
+)
 from screens.modals import ConfirmModal
 from screens.pane import Pane
 from screens.step import action_buttons
@@ -239,7 +245,8 @@ class ReviewPane(Pane):
             widgets.extend(self._render_result(message.result))
             for step_id, error in message.result.failures.items():
                 self.blocking_steps[step_id] = error
-                found.append((f"{target_title(self.session, step_id)}: live check", error))
+                # The sidebar marks it ✗ and the problems list keeps the message.
+                self.post_message(StepCheckFailed(step_id, error))
             if message.result.failures:
                 status.update("✗ Some live checks failed: fix or skip those steps.")
             else:

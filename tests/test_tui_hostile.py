@@ -31,6 +31,7 @@ from tests.tuikit import (  # noqa: F401  (the *_fixture names register fixtures
     SERVICE_STEPS,
     URL,
     fixed_local_checks_fixture,
+    nav,
     no_retries_fixture,
     page,
     project_fixture,
@@ -180,6 +181,7 @@ def test_hostile_error_from_each_service_shows_literally(
             await app.wizard.goto("review")  # the plan's failures list it too
             await settle(pilot)
             assert HOSTILE in shown_text(app)
+            assert nav(app, service.step).text.startswith("✗")  # the check failed again
             app.export_screenshot()
             assert app.is_running and page(app) == "review"
 
