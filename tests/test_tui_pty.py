@@ -144,7 +144,7 @@ def test_ctrl_q_leaves_a_summary_with_the_next_command(
     child.send("\x11")  # ctrl+q
     text = summary_of(child)
     child.close()
-    assert child.exitstatus == 0
+    assert child.exitstatus == 0, text[-3000:]  # what the terminal kept says why
     assert "Dream Pixel setup, production: 1 of 15 steps done" in text
     assert re.search(r"✓ Prerequisites +done", text)
     assert re.search(r"· Database +pending", text)
