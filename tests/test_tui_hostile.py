@@ -144,7 +144,15 @@ def session_for_fixture(project: Path) -> Iterator[Callable[[Service], Session]]
         for key, value in service.values.items():
             session.set_value(key, value)
         session.mark_done("prerequisites")
-        for other in (*SERVICE_STEPS, "vercel", "github", "migrate", "deploy", "domain"):
+        for other in (
+            *SERVICE_STEPS,
+            "vercel",
+            "github",
+            "migrate",
+            "deploy",
+            "domain",
+            "monitoring",
+        ):
             if other != service.step:
                 session.mark_skipped(other, "not in this test")
         return session

@@ -145,7 +145,7 @@ def test_ctrl_q_leaves_a_summary_with_the_next_command(
     text = summary_of(child)
     child.close()
     assert child.exitstatus == 0, text[-3000:]  # what the terminal kept says why
-    assert "Dream Pixel setup, production: 1 of 15 steps done" in text
+    assert "Dream Pixel setup, production: 1 of 16 steps done" in text
     assert re.search(r"✓ Prerequisites +done", text)
     assert re.search(r"· Database +pending", text)
     assert f"Progress: {project}/.dream-pixel/state-production.json" in text
@@ -161,7 +161,7 @@ def test_dry_run_prints_its_plan_and_the_command_that_applies_it(
     session = Session.open(project, env={})
     for step_id in ("database", "redis", "storage", "cloudflare", "sentry", "stripe"):
         session.mark_skipped(step_id, "later")
-    for step_id in ("resend", "vercel", "github", "migrate", "deploy", "domain"):
+    for step_id in ("resend", "vercel", "github", "migrate", "deploy", "domain", "monitoring"):
         session.mark_skipped(step_id, "later")
     child = spawn(project, "--dry-run", size=(40, 120))
     child_of.append(child)
