@@ -32,6 +32,7 @@ from tests.fakes.cloudflare import FakeCloudflare
 from tests.fakes.github import FakeGitHub
 from tests.fakes.resend import FakeResend
 from tests.fakes.sentry import FakeSentry
+from tests.fakes.snyk import FakeSnyk
 from tests.fakes.stripe import FakeStripe
 from tests.fakes.upstash import FakeUpstash
 from tests.fakes.vercel import FakeVercel, Project
@@ -190,6 +191,7 @@ class World:
     cloudflare: FakeCloudflare
     resend: FakeResend
     upstash: FakeUpstash
+    snyk: FakeSnyk
     aws: Aws
     db: Database
     project_dir: Path
@@ -211,6 +213,7 @@ class World:
             "cloudflare": self.cloudflare,
             "resend": self.resend,
             "upstash": self.upstash,
+            "snyk": self.snyk,
         }
 
     def env(self, *, snyk: bool = True) -> dict[str, str]:
@@ -232,6 +235,7 @@ class World:
             "SENTRY_URL": self.sentry.url,
             "CLOUDFLARE_API_URL": self.cloudflare.url,
             "RESEND_API_URL": self.resend.url,
+            "SNYK_API_URL": self.snyk.url,
             "NO_COLOR": "1",
         }
         if snyk:
@@ -379,9 +383,10 @@ def build_world(moto: str, db: Database, project_dir: Path, home: Path) -> Itera
     cloudflare = FakeCloudflare(CLOUDFLARE_TOKEN)
     resend = FakeResend(RESEND_KEY)
     upstash = FakeUpstash(UPSTASH_TOKEN)
+    snyk = FakeSnyk(SNYK_TOKEN)
     started: list[FakeService] = []
     try:
-        for fake in (vercel, github, stripe, sentry, cloudflare, resend, upstash):
+        for fake in (vercel, github, stripe, sentry, cloudflare, resend, upstash, snyk):
             fake.start()
             started.append(fake)
         project = vercel.add_project(VERCEL_PROJECT, team_id=TEAM)
@@ -415,6 +420,7 @@ def build_world(moto: str, db: Database, project_dir: Path, home: Path) -> Itera
             cloudflare=cloudflare,
             resend=resend,
             upstash=upstash,
+            snyk=snyk,
             aws=Aws(moto),
             db=db,
             project_dir=project_dir,

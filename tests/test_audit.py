@@ -35,6 +35,7 @@ from tests.e2e_world import (  # noqa: E402
     assert_absent,
     walk_files,
 )
+from tests.fakes.base import Request  # noqa: E402
 from wizard.credentials import scoped_account  # noqa: E402
 
 pytest_plugins = ("tests.pg_server", "tests.e2e_world")
@@ -43,7 +44,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALL_STEPS = (
     "prerequisites", "database", "redis", "storage", "cloudflare", "sentry",
     "stripe", "resend", "secrets", "env-file", "vercel", "github", "migrate", "deploy",
-    "domain", "monitoring",
+    "domain", "monitoring", "safeguards",
 )  # fmt: skip
 
 
@@ -287,6 +288,11 @@ def test_state_of_the_wrong_shape_is_a_clean_error(
         assert "state-production.json" in err and "reset" in err
 
 
+def secret_puts(world: World) -> list[Request]:
+    """The Actions secrets stored (the safeguards step PUTs repository settings too)."""
+    return [r for r in world.github.requests("PUT") if "/secrets/" in r.path]
+
+
 def test_unexpected_answer_in_one_push_keeps_the_other_push_done(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -295,14 +301,14 @@ def test_unexpected_answer_in_one_push_keeps_the_other_push_done(
     code, out, err = world.cli(monkeypatch, "apply", "--yes")
     assert code == 1
     no_traceback(out, err)
-    github_puts = len(world.github.requests("PUT"))
+    github_puts = len(secret_puts(world))
     assert github_puts == 7  # GitHub finished its part
     steps = steps_status(world, monkeypatch)
     assert steps["github"] == "done"
     assert steps["vercel"] == "failed"
     code, _, err = world.cli(monkeypatch, "apply", "--yes")
     assert code == 0, err
-    assert len(world.github.requests("PUT")) == github_puts  # nothing pushed twice
+    assert len(secret_puts(world)) == github_puts  # nothing pushed twice
 
 
 def test_malformed_answer_names_the_service(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,6 +21,7 @@ def test_step_ids_in_guide_order() -> None:
         "prerequisites", "database", "redis", "storage", "cloudflare", "sentry", "stripe",
         "resend", "secrets", "env-file", "vercel", "github", "migrate", "deploy", "domain",
         "monitoring",
+        "safeguards",
     )  # fmt: skip
 
 

@@ -243,7 +243,7 @@ def test_status_and_reset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert list(steps) == [
         "prerequisites", "database", "redis", "storage", "cloudflare", "sentry",
         "stripe", "resend", "secrets", "env-file", "vercel", "github", "migrate", "deploy",
-        "domain", "monitoring",
+        "domain", "monitoring", "safeguards",
     ]  # fmt: skip
     assert run(tmp_path, "reset", "--yes") == 0
     capsys.readouterr()

@@ -95,6 +95,7 @@ STEP_IDS = [
     "deploy",
     "domain",
     "monitoring",
+    "safeguards",
 ]
 PENDING_ACTIONS = {"add", "create", "update", "remove", "unknown"}
 
@@ -570,10 +571,11 @@ def test_token_refused_mid_push_keeps_finished_work_and_resumes(
     sent = {k: after[k] - before[k] for k in after}
     # Only the secrets that never got through; no finished work is sent again. The steps
     # after the push (never reached before) now deploy and add the domain and its records,
-    # and monitoring makes its 2 Sentry monitors and 4 alerts.
+    # and monitoring makes its 2 Sentry monitors and 4 alerts;
+    # safeguards switches on Dependabot (two PUTs) and secret scanning (one PATCH).
     assert sent == {
         **dict.fromkeys(before, 0),
-        "github": len(GITHUB_SECRETS),
+        "github": len(GITHUB_SECRETS) + 3,
         "vercel": sent["vercel"],
         "cloudflare": sent["cloudflare"],
         "sentry": 6,

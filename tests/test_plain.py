@@ -74,6 +74,7 @@ def whole_walk() -> list[str]:
     keys += skip() + skip()  # vercel, github
     keys += skip() + skip() + skip()  # migrate, deploy, domain
     keys += skip()  # monitoring
+    keys += skip()  # safeguards
     return keys
 
 

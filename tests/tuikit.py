@@ -139,6 +139,7 @@ def preskip(session: Session, *step_ids: str) -> Session:
         "deploy",
         "domain",
         "monitoring",
+        "safeguards",
     ):
         session.mark_skipped(step_id, "not in this test")
     return session

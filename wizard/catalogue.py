@@ -633,6 +633,21 @@ STEPS: tuple[Step, ...] = (
             ),
         ),
     ),
+    Step(
+        "safeguards",
+        "Safeguards",
+        "Dependabot alerts and security updates on, a .github/dependabot.yml (npm, weekly) when "
+        "the project has none, secret scanning and push protection where the plan allows, and "
+        "the Snyk token checked before it is stored.",
+        console_url="https://docs.github.com/code-security",
+        guide=(
+            "GitHub → Settings → Code security: Dependabot alerts and security updates",
+            ".github/dependabot.yml: npm, weekly",
+            "Secret scanning and push protection (free for public repositories; private ones "
+            "need GitHub Secret Protection)",
+            "Snyk: SNYK_TOKEN for the security workflow",
+        ),
+    ),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)

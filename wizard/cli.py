@@ -464,8 +464,12 @@ def _print_notices(notices: list[str]) -> None:
 
 
 def _report_failures(failures: dict[str, str]) -> int:
+    # One line per cause: a refused GitHub token fails the github and safeguards steps alike.
+    steps: dict[str, list[str]] = {}
     for step_id, message in failures.items():
-        _err(f"error: [{step_id}] {message}")
+        steps.setdefault(message, []).append(step_id)
+    for message, ids in steps.items():
+        _err(f"error: [{', '.join(ids)}] {message}")
     return 1
 
 

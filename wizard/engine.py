@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 ENVIRONMENTS = ("production", "preview", "development")
 # These run every time: they compare with what is there and send only differences.
 ALWAYS_RUN = frozenset(
-    {"env-file", "vercel", "github", "migrate", "deploy", "domain", "monitoring"}
+    {"env-file", "vercel", "github", "migrate", "deploy", "domain", "monitoring", "safeguards"}
 )
 # Consent that holds for one run: a destructive roll, a seed (seeds are rarely idempotent).
 ONE_SHOT = frozenset(

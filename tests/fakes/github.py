@@ -35,6 +35,7 @@ class Token:
     secrets_write: bool = True  # fine-grained "Secrets" permission
     environments_write: bool = True  # fine-grained "Environments" permission
     variables_read: bool = True  # fine-grained "Variables" permission
+    administration: bool = True  # fine-grained "Administration" permission
 
 
 @dataclass
@@ -54,6 +55,17 @@ class Repo:
     # Actions variables (name -> value): the repository's, and each environment's.
     variables: dict[str, str] = field(default_factory=dict)
     env_variables: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Safeguards: Dependabot alerts and security updates, and security_and_analysis.
+    dependabot_alerts: bool = False
+    security_updates: bool = False
+    security: dict[str, str] = field(
+        default_factory=lambda: {
+            "secret_scanning": "disabled",
+            "secret_scanning_push_protection": "disabled",
+        }
+    )
+    # False: a private repository without GitHub Secret Protection (the PATCH answers 422).
+    scanning_available: bool = True
 
 
 def _now() -> str:
@@ -155,6 +167,26 @@ class FakeGitHub(FakeService):
             return store
         return token, store
 
+    def _repo_body(self, repo: Repo) -> dict[str, Any]:
+        return {
+            "full_name": repo.full_name,
+            "private": repo.private,
+            "permissions": {"admin": True, "maintain": True, "push": True, "pull": True},
+            "security_and_analysis": {k: {"status": v} for k, v in repo.security.items()},
+        }
+
+    def _admin(self, req: Request) -> tuple[Token, Repo] | Reply:
+        """A repository setting: needs admin (fine-grained: the Administration permission)."""
+        token = self._token(req)
+        if isinstance(token, Reply):
+            return token
+        repo = self._repo(req, token)
+        if isinstance(repo, Reply):
+            return repo
+        if token.scopes is None and not token.administration:
+            return _msg(403, "Resource not accessible by personal access token")
+        return token, repo
+
     # -- routes ------------------------------------------------------------------
     def _routes_setup(self) -> None:
         @self.route("GET", "/user")
@@ -173,12 +205,60 @@ class FakeGitHub(FakeService):
             found = self._repo(req, token)
             if isinstance(found, Reply):
                 return found
-            body = {
-                "full_name": found.full_name,
-                "private": found.private,
-                "permissions": {"admin": True, "maintain": True, "push": True, "pull": True},
-            }
-            return Reply(200, self.full(req, 200, body), self._headers(token))
+            return Reply(200, self.full(req, 200, self._repo_body(found)), self._headers(token))
+
+        @self.route("PATCH", "/repos/{owner}/{repo}")
+        def patch_repo(req: Request) -> Reply:
+            admin = self._admin(req)
+            if isinstance(admin, Reply):
+                return admin
+            token, found = admin
+            body = req.json()
+            wanted = body.get("security_and_analysis") if isinstance(body, dict) else None
+            if isinstance(wanted, dict):
+                if not found.scanning_available and any(
+                    isinstance(v, dict) and v.get("status") == "enabled" for v in wanted.values()
+                ):
+                    return _msg(422, "Secret scanning is not available for this repository.")
+                for feature, value in wanted.items():
+                    if isinstance(value, dict) and value.get("status") in ("enabled", "disabled"):
+                        found.security[feature] = value["status"]
+            return Reply(200, self.full(req, 200, self._repo_body(found)), self._headers(token))
+
+        def toggle(attribute: str) -> Any:
+            def get(req: Request) -> Reply:
+                admin = self._admin(req)
+                if isinstance(admin, Reply):
+                    return admin
+                token, found = admin
+                if attribute == "dependabot_alerts":
+                    if not found.dependabot_alerts:
+                        return _msg(404, "Not Found", self._headers(token))
+                    return Reply(204, None, self._headers(token))
+                if not found.dependabot_alerts:
+                    return _msg(404, "Not Found", self._headers(token))
+                body = {"enabled": found.security_updates, "paused": False}
+                return Reply(200, self.full(req, 200, body), self._headers(token))
+
+            def put(req: Request) -> Reply:
+                admin = self._admin(req)
+                if isinstance(admin, Reply):
+                    return admin
+                token, found = admin
+                if attribute == "security_updates" and not found.dependabot_alerts:
+                    return _msg(422, "Vulnerability alerts are disabled.")
+                setattr(found, attribute, True)
+                return Reply(204, None, self._headers(token))
+
+            return get, put
+
+        for path, attribute in (
+            ("/repos/{owner}/{repo}/vulnerability-alerts", "dependabot_alerts"),
+            ("/repos/{owner}/{repo}/automated-security-fixes", "security_updates"),
+        ):
+            get, put = toggle(attribute)
+            self.add_route("GET", path, get)
+            self.add_route("PUT", path, put)
 
         @self.route("GET", "/repos/{owner}/{repo}/environments/{env}")
         def environment(req: Request) -> Reply:
