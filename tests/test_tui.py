@@ -710,7 +710,7 @@ def test_help_lists_every_binding(project: Path) -> None:
 def test_the_step_list_takes_the_focus_and_enter_or_a_digit_opens_a_step(project: Path) -> None:
     async def script(app: WizardApp, pilot: Pilot[int]) -> None:
         await settle(pilot)
-        assert "Step 1 of 16" in app.sub_title
+        assert "Step 1 of 17" in app.sub_title
         await pilot.press("f2")
         sidebar = app.screen.query_one(Sidebar)
         assert app.focused is sidebar

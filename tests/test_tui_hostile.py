@@ -152,6 +152,7 @@ def session_for_fixture(project: Path) -> Iterator[Callable[[Service], Session]]
             "deploy",
             "domain",
             "monitoring",
+            "safeguards",
         ):
             if other != service.step:
                 session.mark_skipped(other, "not in this test")

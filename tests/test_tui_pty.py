@@ -161,7 +161,16 @@ def test_dry_run_prints_its_plan_and_the_command_that_applies_it(
     session = Session.open(project, env={})
     for step_id in ("database", "redis", "storage", "cloudflare", "sentry", "stripe"):
         session.mark_skipped(step_id, "later")
-    for step_id in ("resend", "vercel", "github", "migrate", "deploy", "domain", "monitoring"):
+    for step_id in (
+        "resend",
+        "vercel",
+        "github",
+        "migrate",
+        "deploy",
+        "domain",
+        "monitoring",
+        "safeguards",
+    ):
         session.mark_skipped(step_id, "later")
     child = spawn(project, "--dry-run", size=(40, 120))
     child_of.append(child)
