@@ -89,8 +89,8 @@ def test_refuses_without_a_terminal_and_lists_the_inputs(
     code = plain.run_plain(open_session(project), dry_run=False)
     err = capsys.readouterr().err
     assert code == 1
-    assert "not a TTY" in err
-    assert "dream-pixel-setup apply --set KEY=VALUE" in err
+    assert "needs a terminal (standard input" in err
+    assert "dream-pixel-setup apply --yes --set KEY=VALUE" in err
     assert "NEXTAUTH_URL: missing" in err
     assert "DATABASE_URL: missing" in err
     assert "VERCEL_TOKEN" in err  # operator credentials: from the environment

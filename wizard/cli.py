@@ -289,6 +289,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.strict:
             inputs.sets["github_strict"] = "yes"
     dry_run = bool(getattr(args, "dry_run", False)) or command == "plan"
+    if command is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Both front ends ask questions: without a terminal they would write escape codes
+        # into a pipe and wait forever. Say what `apply` needs instead, at once (no lock).
+        from wizard.plain import refuse_without_tty
+
+        session = Session.open(args.project_dir, args.environment, inputs=inputs, dry_run=True)
+        session.load_keyring_credentials(session.selection())
+        refuse_without_tty(session, sys.stderr)
+        return 1
     # One run that may write at a time; taken before the state is read, so a run that
     # waited for another sees what that one did.
     with _run_lock(args, command, dry_run=dry_run):

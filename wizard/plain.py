@@ -58,10 +58,16 @@ def refuse_without_tty(session: Session, stream: TextIO) -> None:
             for name in f.env_names
         }
     )
+    not_tty = [
+        name
+        for name, stream in (("standard input", sys.stdin), ("standard output", sys.stdout))
+        if not stream.isatty()
+    ]
+    which = " and ".join(not_tty) + (" are not terminals" if len(not_tty) > 1 else " is not one")
     lines = [
-        "error: --plain asks questions and needs a terminal (standard input is not a TTY).",
-        "Run without prompts instead:",
-        "  dream-pixel-setup apply --set KEY=VALUE ... [--env-file FILE] [--skip STEP,...]",
+        f"error: the wizard asks questions and needs a terminal ({which}).",
+        "Run without prompts instead: `dream-pixel-setup plan` shows every change, then",
+        "  dream-pixel-setup apply --yes --set KEY=VALUE ... [--env-file FILE] [--skip STEP,...]",
         "  with operator credentials in the environment: " + ", ".join(operator),
     ]
     if problems:
