@@ -53,16 +53,17 @@ SENTRY_PROJECT = "dream-pixel"
 IAM_USER = "dream-pixel-app-production"
 
 # Operator credentials (process environment) and app secrets (--env-file): all distinct,
-# all long enough that finding one in some output cannot be a coincidence.
+# all long enough that finding one in some output cannot be a coincidence, and each in its
+# vendor's shape (the wizard refuses tokens that are not).
 VERCEL_TOKEN = "vercel_e2e_TOKEN_4f1c9a7d2b8e6035"
-GITHUB_TOKEN = "ghp_e2eGITHUBtoken7Hq2Lm9Xc4Vb1Nz8"
-CLOUDFLARE_TOKEN = "cf-e2e-TOKEN-9d8c7b6a5f4e3d2c1b0a"
+GITHUB_TOKEN = "ghp_e2eGITHUBtoken7Hq2Lm9Xc4Vb1Nz8a1b2c3"
+CLOUDFLARE_TOKEN = "cf-e2e-TOKEN-9d8c7b6a5f4e3d2c1b0a1234567"
 SNYK_TOKEN = "snyk-e2e-TOKEN-0a1b2c3d4e5f6789"
 ADMIN_ID = "AKIAE2EADMIN00000001"
 ADMIN_SECRET = "e2e-ADMIN-secret-Zq7Wx3Ec9Rv5Tb1Yn6"
 STRIPE_SK = "sk_live_51E2eSECRETkeyValue0123456789abcd"
 STRIPE_PK = "pk_live_51E2ePUBLISHABLEkey0123456789abcd"
-SENTRY_TOKEN = "sntryu_e2eSENTRYtoken0123456789abcdef0123456789"
+SENTRY_TOKEN = "sntrys_e2eSENTRYtoken0123456789abcdef0123456789"
 RESEND_KEY = "re_E2eRESENDfullAccess_0123456789"
 UPSTASH_TOKEN = "AXe2eUPSTASHrestTOKEN_0123456789abc"
 # An unknown key (so: secret) with quotes, a newline, unicode and a $ reference.

@@ -19,7 +19,7 @@ GOOD = {
     "NEXTAUTH_URL": "https://dreampixel.example",
     "DATABASE_URL": "postgresql://postgres:pa$$w0rd%23@db.example.supabase.co:5432/postgres?sslmode=require",
     "UPSTASH_REDIS_REST_URL": "https://eu1-sure-fox.upstash.io",
-    "UPSTASH_REDIS_REST_TOKEN": "AXYZtoken1234567890",
+    "UPSTASH_REDIS_REST_TOKEN": "AXYZtoken1234567890abcdef",
     "STRIPE_SECRET_KEY": LIVE_SK,
     "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY": LIVE_PK,
 }

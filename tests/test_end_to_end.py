@@ -519,7 +519,7 @@ def test_rate_limits_bad_gateways_and_a_lost_answer_are_ridden_out(
 def test_bad_github_token_stops_before_any_change_with_one_clear_line(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bad = "ghp_revokedTOKENvalue000000000000000"
+    bad = "ghp_revokedTOKENvalue0000000000000000000"  # well-formed, refused live
     world.extra_env["GITHUB_TOKEN"] = bad
     code, out, err = world.cli(monkeypatch, "apply", "--yes")
     assert code == 1

@@ -193,14 +193,14 @@ def test_quit_saves_and_resume_lands_on_the_step_with_answers(project: Path) -> 
         app.screen.query_one("#field-storage", Select).focus()
         await pilot.press("enter", "down", "enter")  # s3 -> r2
         await settle(pilot)
-        field_input(app, "CLOUDFLARE_ACCOUNT_ID").value = "abc123"
+        field_input(app, "CLOUDFLARE_ACCOUNT_ID").value = "0123456789abcdef0123456789abcdef"
         await pilot.press("ctrl+q")
         await pilot.pause()
 
     app = run(first, walk)
     assert app.return_value == 0
     state = project / ".dream-pixel" / "state-production.json"
-    assert "abc123" in state.read_text()
+    assert "0123456789abcdef0123456789abcdef" in state.read_text()
 
     again = open_session(project)
 
@@ -215,7 +215,7 @@ def test_quit_saves_and_resume_lands_on_the_step_with_answers(project: Path) -> 
         await settle(pilot)
         assert page(app) == "storage"
         assert app.screen.query_one("#field-storage", Select).value == "r2"
-        assert field_input(app, "CLOUDFLARE_ACCOUNT_ID").value == "abc123"
+        assert field_input(app, "CLOUDFLARE_ACCOUNT_ID").value == "0123456789abcdef0123456789abcdef"
         assert nav(app, "database").text == "\u2013 Database"
         assert nav(app, "prerequisites").text == "✓ Prerequisites"
 

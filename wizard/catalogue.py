@@ -43,6 +43,12 @@ class Field:
     def public(self) -> bool:
         return not self.secret
 
+    def clean(self, value: str) -> str:
+        """The value as kept: spaces and a pasted newline trimmed from URLs, keys, ids and
+        tokens (their validator says so); exact for everything else."""
+        cleaner = v.cleaner_for(self.validator)
+        return cleaner(value) if cleaner else value
+
 
 @dataclass(frozen=True)
 class Step:
@@ -126,7 +132,7 @@ STEPS: tuple[Step, ...] = (
                 help="A personal access token (sbp_…) lets the wizard list your projects and build "
                 "the pooler URL; then only the database password is asked.",
                 when=("database_provider", "supabase"),
-                validator=v.token,
+                validator=v.supabase_token,
             ),
             Field(
                 "supabase_project",
@@ -197,7 +203,7 @@ STEPS: tuple[Step, ...] = (
                 "UPSTASH_REDIS_REST_TOKEN",
                 "REST token",
                 help="The REST token from the database's REST API section (not the TCP password).",
-                validator=v.token,
+                validator=v.upstash_token,
             ),
         ),
     ),
@@ -245,7 +251,7 @@ STEPS: tuple[Step, ...] = (
                 required=True,
                 when=("storage", "r2"),
                 help="Dashboard → R2 → Account ID; the R2 endpoint derives from it.",
-                validator=v.slug,
+                validator=v.cloudflare_account_id,
             ),
             _app(
                 "S3_ENDPOINT",
@@ -322,7 +328,7 @@ STEPS: tuple[Step, ...] = (
                 "API token",
                 help="My Profile → API Tokens: Zone Settings:Edit, Zone WAF:Edit, "
                 "Cache Rules:Edit.",
-                validator=v.token,
+                validator=v.cloudflare_api_token,
             ),
             _op(
                 "CLOUDFLARE_ZONE",
@@ -363,7 +369,7 @@ STEPS: tuple[Step, ...] = (
             _app(
                 "SENTRY_AUTH_TOKEN",
                 "Auth token",
-                validator=v.token,
+                validator=v.sentry_token,
                 github_secret=True,
                 help="Settings → Auth Tokens (sntrys_… or a user token).",
             ),
@@ -467,7 +473,7 @@ STEPS: tuple[Step, ...] = (
         group="push",
         guide=("Vercel Dashboard → Settings → Environment Variables",),
         fields=(
-            _op("VERCEL_TOKEN", "Token", validator=v.token, github_secret=True),
+            _op("VERCEL_TOKEN", "Token", validator=v.vercel_token, github_secret=True),
             _op(
                 "VERCEL_ORG_ID",
                 "Team / org id",
@@ -498,7 +504,7 @@ STEPS: tuple[Step, ...] = (
             _op(
                 "GITHUB_TOKEN",
                 "Token",
-                validator=v.token,
+                validator=v.github_token,
                 env_names=("GITHUB_TOKEN", "GH_TOKEN"),
                 help="Classic with repo scope, or fine-grained with Secrets: write.",
             ),

@@ -351,7 +351,7 @@ def _warn_secret_sets(session: object) -> None:
 def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) -> int:
     from wizard.destinations import render_destinations
     from wizard.engine import Session
-    from wizard.output import dump_json, render_changes, use_color
+    from wizard.output import dump_json, operator_sources, render_changes, use_color
 
     assert isinstance(session, Session)
     as_json = bool(args.json)
@@ -367,6 +367,7 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
         if preview.failures:
             return _report_failures(preview.failures)
         print(render_destinations(session.destinations()), file=human)
+        _print_operator_sources(session, human)
         print(f"Changes for {session.environment}:", file=human)
         print(render_changes(preview.changes, verbose=args.verbose, color=color), file=human)
         if not preview.pending_changes:
@@ -396,12 +397,19 @@ def _plan_or_apply(args: argparse.Namespace, session: object, *, dry_run: bool) 
                 "environment": session.environment,
                 "dry_run": dry_run,
                 "destinations": [d.to_json() for d in session.destinations()],
+                "operator_sources": {
+                    key: session.values.operator_source.get(key)
+                    for key, _, _ in operator_sources(session, session.selection())
+                },
                 "changes": [c.to_json() for c in result.changes],
                 "notices": result.notices,
                 "failures": [{"step": s, "message": m} for s, m in result.failures.items()],
             }
         )
-    elif result.changes or not result.failures:
+    else:
+        if dry_run or args.yes:  # an interactive apply showed them with its preview
+            _print_operator_sources(session, sys.stdout)
+    if not as_json and (result.changes or not result.failures):
         _print_notices(result.notices)
         print(render_destinations(session.destinations()))
         title = "Plan" if dry_run else "Applied"
@@ -465,6 +473,17 @@ def _confirm_remembered(session: object, human: TextIO) -> None:
     human.flush()
     if sys.stdin.readline().strip() == "yes":
         session.confirm_remembered(True)
+
+
+def _print_operator_sources(session: object, stream: TextIO) -> None:
+    """Which operator value came from where (environment, gh, git remote, …)."""
+    from wizard.engine import Session
+    from wizard.output import operator_sources, render_operator_sources
+
+    assert isinstance(session, Session)
+    text = render_operator_sources(operator_sources(session, session.selection()))
+    if text:
+        print(text, file=stream)
 
 
 def _print_notices(notices: list[str]) -> None:

@@ -38,6 +38,7 @@ from wizard.changes import Change
 from wizard.context import OutputFn, ProgressFn, StepContext, keyed_digest, redact_values
 from wizard.credentials import CredentialStore, scoped_account
 from wizard.destinations import BORROWED, Destination, collect_destinations
+from wizard.discover import GH, GIT_REMOTE, VERCEL_LINK, VERCEL_LOGIN, Discovery, describe_source
 from wizard.envfile import (
     EnvDocument,
     UnrepresentableValue,
@@ -80,6 +81,7 @@ ONE_SHOT = frozenset(
 # Where values go. Remembered in the state, they are used again only when the operator
 # gives the same, or confirms them interactively: a saved file never picks a destination.
 TARGET_CHOICES = frozenset({"github_environment"})
+DISCOVERED = frozenset({GH, GIT_REMOTE, VERCEL_LINK, VERCEL_LOGIN})
 StepCallback = Callable[[str, str, str | None], None]  # step id, status, message
 
 
@@ -184,6 +186,7 @@ class Session:
         self.keyring_in_background = False
         # Destinations remembered in the state and not given now: unused until confirmed.
         self.remembered: dict[str, str] = {}
+        self.discovery = Discovery(project_dir, env)
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -270,12 +273,26 @@ class Session:
                 vs.operator[f.key], vs.operator_source[f.key] = from_env, "environment"
             elif not f.secret and self.state.operator.get(f.key):
                 self.remembered[f.key] = self.state.operator[f.key]
+        # Then what this checkout already says: the git remote, `vercel link`'s file. It is
+        # named with its source in the plan, so a remembered value is not asked about.
+        missing = {"GITHUB_REPOSITORY", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID"} - set(vs.operator)
+        if missing:
+            found, notices = self.discovery.public(missing)
+            self.notices.extend(notices)
+            for key in sorted(missing & set(found)):
+                vs.operator[key], vs.operator_source[key] = found[key].value, found[key].source
+                self.remembered.pop(key, None)
         self._note_remembered()
         for f in cat.app_fields():
             if f.key in vs.app:
                 continue
             if f.default is not None:
                 vs.set_app(f.key, f.default, "default")
+        # Every source goes through the same cleaning as a typed value: a URL in the env
+        # file or the environment with a pasted newline is not written back with it.
+        for store in (vs.app, vs.operator):
+            for key, value in store.items():
+                store[key] = self.clean_value(key, value)
         self._derive()
         key_source = vs.app_source.get("AWS_ACCESS_KEY_ID")
         # App keys the user brings (not ones our storage step provisioned on an earlier
@@ -401,8 +418,23 @@ class Session:
                 if f.key not in self.values.operator:
                     value = self.credentials.get(self._account(f.key))
                     if value:
-                        self.values.operator[f.key] = value
+                        self.values.operator[f.key] = f.clean(value)
                         self.values.operator_source[f.key] = "keyring"
+            # Last, tokens another tool already holds (gh, the Vercel CLI's login).
+            for f in fields:
+                if f.key not in self.values.operator:
+                    found, notice = self.discovery.secret(f.key)
+                    if notice:
+                        self.notices.append(notice)
+                    if found:
+                        self.values.operator[f.key] = f.clean(found.value)
+                        self.values.operator_source[f.key] = found.source
+                        if f.github_secret:
+                            self.notices.append(
+                                f"{f.key} comes {describe_source(found.source)}: logging out "
+                                "there revokes it, and the GitHub secret with it; set "
+                                f"{f.key} to a token made for CI to avoid that"
+                            )
             self._keyring_read = step_ids is None
 
     async def credentials_ready(self) -> None:
@@ -463,12 +495,18 @@ class Session:
         return self.catalogue.is_secret(key)
 
     # -- editing (front ends) ------------------------------------------------
+    def clean_value(self, key: str, value: str) -> str:
+        """``value`` as it is checked and kept (see ``Field.clean``)."""
+        f = self.catalogue.field(key)
+        return f.clean(value) if f is not None else value
+
     def validate_value(
         self, key: str, value: str, *, alongside: Mapping[str, str] | None = None
     ) -> str | None:
         """Offline rules for one value; ``alongside`` holds the other values of the same
         form (a front end validates a step's fields before handing them over)."""
         f = self.catalogue.field(key)
+        value = self.clean_value(key, value)
         if f is None:
             if err := env_key(key):
                 return err
@@ -494,6 +532,7 @@ class Session:
 
     def set_value(self, key: str, value: str) -> None:
         f = self.catalogue.field(key)
+        value = self.clean_value(key, value)
         if f is None or f.kind == "app":
             if f is None:
                 self.catalogue.add_unknown([key])
@@ -1006,6 +1045,8 @@ class Session:
             value = self.values.operator.get(f.key)
             if value is None:
                 continue
+            if not f.secret and self.values.operator_source.get(f.key) in DISCOVERED:
+                continue  # found again next time, with its source
             if not f.secret and value:
                 self.state.operator[f.key] = value
             elif not f.secret:

@@ -6,10 +6,14 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Any, TextIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TextIO
 
 from providers.text import printable
 from wizard.changes import Change
+
+if TYPE_CHECKING:
+    from wizard.engine import Session
 
 SYMBOLS = {
     "add": "+",
@@ -59,3 +63,37 @@ def render_changes(
 
 def dump_json(obj: dict[str, Any], stream: TextIO | None = None) -> None:
     (stream or sys.stdout).write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def operator_sources(session: Session, step_ids: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(key, shown value, "from …") for each operator value the given steps use: public
+    values in full, secrets as dots only."""
+    from wizard.catalogue import GITHUB_SECRET_KEYS
+    from wizard.discover import describe_source
+
+    ids = list(step_ids)
+    keys: list[str] = []
+    for step_id in ids:
+        keys += [f.key for f in session.visible_fields(step_id) if f.kind == "operator"]
+    if "github" in ids:
+        keys += [k for k in GITHUB_SECRET_KEYS if session.catalogue.field(k)]
+    rows: list[tuple[str, str, str]] = []
+    for key in dict.fromkeys(keys):
+        f = session.catalogue.field(key)
+        value = session.values.operator.get(key)
+        if f is None or f.kind != "operator" or not value:
+            continue
+        shown = "••••" if f.secret else value
+        rows.append((key, shown, describe_source(session.values.operator_source.get(key))))
+    return rows
+
+
+def render_operator_sources(rows: list[tuple[str, str, str]]) -> str:
+    """One line per operator value: ``GITHUB_REPOSITORY  acme/app  (from git remote)``."""
+    if not rows:
+        return ""
+    width = max(len(k) for k, _, _ in rows)
+    lines = ["Operator values:"]
+    for key, shown, label in rows:
+        lines.append(f"  {key:<{width}}  {shown}" + (f"  ({label})" if label else ""))
+    return "\n".join(lines)

@@ -10,11 +10,17 @@ from wizard.context import StepContext
 
 def local_checks(project_dir: Path) -> dict[str, bool]:
     """What the wizard can verify itself, cheaply and offline."""
+    import os
+
+    from wizard.discover import git_remote_repository
+
     return {
         "git on PATH": shutil.which("git") is not None,
         "node on PATH": shutil.which("node") is not None,
         "package.json in the project folder": (project_dir / "package.json").is_file(),
-        "GitHub repository": (project_dir / ".git").exists(),
+        # A checkout without a remote has not been pushed: the guide's first prerequisite.
+        "GitHub repository (git remote origin)": git_remote_repository(project_dir, os.environ)
+        is not None,
     }
 
 
