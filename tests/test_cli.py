@@ -307,3 +307,112 @@ def test_only_and_skip_leaving_nothing_is_usage_error(
 ) -> None:
     assert run(tmp_path, "plan", "--only", "redis", "--skip", "redis") == 1
     assert "no step" in capsys.readouterr().err
+
+
+# -- issue 9, point 13: the CLI around the wizard -------------------------------------------
+
+BIN = Path(sys.executable).parent / "dream-pixel-setup"
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "status", "reset", "verify"])
+def test_each_subcommand_help_describes_it_and_names_the_steps(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wizard.catalogue import STEP_IDS
+
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    rest = out.partition("\n\n")[2]
+    description = rest.partition("\n\n")[0]
+    assert len(description.split()) >= 12  # a sentence or two, not only the usage line
+    if command != "verify":  # verify takes no steps; it checks the live site
+        listed = out.partition("steps (for --only and --skip), in order:")[2].splitlines()
+        ids = [line.split()[0] for line in listed if line.startswith("  ") and line[2] != " "]
+        assert ids == list(STEP_IDS)
+
+
+def test_status_json_carries_skip_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wizard.engine import Session
+
+    Session.open(tmp_path, env={}).mark_skipped("stripe", "no payments yet")
+    assert run(tmp_path, "status", "--json") == 0
+    steps = {s["id"]: s for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert steps["stripe"] == {"id": "stripe", "status": "skipped", "reason": "no payments yet"}
+    assert steps["redis"]["reason"] is None
+
+
+def test_reset_with_nothing_saved_says_so_and_asks_nothing(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(BIN), "--project-dir", str(tmp_path), "reset"],
+        stdin=subprocess.DEVNULL,  # a question would need a terminal: there must be none
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Nothing saved for production" in proc.stdout
+    assert proc.stderr == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_without_package_json_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(tmp_path, "plan", "--only", "secrets")
+    assert "warning: no package.json in" in capsys.readouterr().err
+    (tmp_path / "package.json").write_text("{}\n")
+    run(tmp_path, "plan", "--only", "secrets")
+    assert "package.json" not in capsys.readouterr().err
+
+
+def test_readme_links_resolve_in_a_fresh_clone() -> None:
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    targets = [t for t in re.findall(r"\]\(([^)#\s]+)", readme) if "://" not in t]
+    assert "docs/deployment-guide.md" in targets
+    for target in targets:
+        path = (root / target).resolve()
+        assert path.is_relative_to(root) and path.is_file(), target
+
+
+NEW_URL = ["--set", "NEXTAUTH_URL=https://new.example"]
+
+
+def _plan_in_a_pty(project: Path, **env: str) -> bytes:
+    import pexpect
+
+    child = pexpect.spawn(
+        str(BIN),
+        ["--project-dir", str(project), "plan", "--only", "secrets,env-file", *NEW_URL],
+        env={**os.environ, "TERM": "xterm-256color", **env},
+        timeout=60,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before or b""
+
+
+def test_plan_is_coloured_like_terraform_in_a_terminal_only(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text("{}\n")
+    (tmp_path / ".env.production").write_text(
+        "NEXTAUTH_URL=https://old.example\nNEXTAUTH_SECRET=" + "ab" * 32 + "\n"
+    )
+    os.chmod(tmp_path / ".env.production", 0o600)
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    shown = _plan_in_a_pty(tmp_path, NO_COLOR="")
+    assert b"\x1b[32m  + add        env-file  JWT_SECRET" in shown  # generated: green +
+    assert b"\x1b[33m  ~ update     env-file  NEXTAUTH_URL" in shown  # changed: yellow ~
+    assert b"\x1b[" not in _plan_in_a_pty(tmp_path, NO_COLOR="1")
+    piped = subprocess.run(
+        [str(BIN), "--project-dir", str(tmp_path), "plan", "--only", "secrets,env-file", *NEW_URL],
+        capture_output=True,
+        env={**env, "TERM": "xterm-256color"},
+        timeout=60,
+    )
+    assert b"+ add" in piped.stdout and b"\x1b[" not in piped.stdout

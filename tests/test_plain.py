@@ -244,3 +244,91 @@ def test_importing_plain_loads_no_ui_library() -> None:
         cwd=Path(__file__).parent.parent,
     ).stdout
     assert out.strip() == "False False"
+
+
+def _spy_prompts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, list[str]]]:
+    """Every questionary prompt asked: (kind, message, choices)."""
+    import questionary
+
+    asked: list[tuple[str, str, list[str]]] = []
+    for kind in ("text", "password", "select"):
+        real = getattr(questionary, kind)
+
+        def spy(
+            message: str, *a: object, _real: object = real, _kind: str = kind, **kw: object
+        ) -> object:
+            choices = [str(c) for c in kw.get("choices") or []]  # type: ignore[attr-defined]
+            asked.append((_kind, message, choices))
+            return _real(message, *a, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(questionary, kind, spy)
+    return asked
+
+
+def _at(session: Session, step_id: str) -> Session:
+    """Progress saved up to ``step_id``: earlier steps done or skipped."""
+    for st in session.steps():
+        if st.id == step_id:
+            break
+        if st.id == "prerequisites":
+            session.mark_done(st.id)
+        else:
+            session.mark_skipped(st.id, "later")
+    return open_session(session.project_dir)
+
+
+def test_resume_says_how_far_the_saved_progress_got(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wizard.catalogue import STEP_IDS
+
+    asked = _spy_prompts(monkeypatch)
+    session = _at(open_session(project), "redis")
+    assert drive(session, [CTRL_C], monkeypatch) == 130
+    assert asked[0][1] == (
+        f"Saved progress found (1 of {len(STEP_IDS)} steps done, 1 skipped). What now?"
+    )
+
+
+def test_token_derived_fields_are_asked_only_with_the_token(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = _spy_prompts(monkeypatch)
+    session = _at(open_session(project), "database")
+    # Resume, Fill in, provider supabase, no access token, then stop at DATABASE_URL.
+    assert drive(session, [ENTER, ENTER, ENTER, ENTER, CTRL_C], monkeypatch) == 130
+    messages = [m for _, m, _ in asked]
+    assert any("(SUPABASE_ACCESS_TOKEN)" in m for m in messages)
+    assert any("(DATABASE_URL)" in m for m in messages)
+    assert not any("supabase_project" in m or "database_password" in m for m in messages)
+
+
+def test_keep_current_only_when_there_is_one_and_no_check_claimed(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = _spy_prompts(monkeypatch)
+    session = _at(open_session(project), "secrets")
+    # Resume, Fill in, generate both, then stop at the env-file step.
+    assert drive(session, [ENTER, ENTER, ENTER, ENTER, CTRL_C], monkeypatch) == 130
+    out = capsys.readouterr().out
+    choices = {m: c for kind, m, c in asked if kind == "select"}
+    assert choices["NextAuth secret (NEXTAUTH_SECRET)"] == ["Generate one", "Enter my own"]
+    assert "live check passed" not in out and "checking Secrets" not in out
+
+    (project / ".env.production").write_text("NEXTAUTH_SECRET=" + "ab" * 32 + "\n")
+    asked.clear()
+    again = open_session(project)
+    assert drive(again, [ENTER, ENTER, ENTER, CTRL_C], monkeypatch) == 130
+    choices = {m: c for kind, m, c in asked if kind == "select"}
+    assert choices["NextAuth secret (NEXTAUTH_SECRET)"][0] == "Keep the current value"
+
+
+def test_the_keyring_notice_is_said_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = open_session(project)
+    session.load_keyring_credentials()  # as the CLI does: no keyring in the tests
+    keys = [*whole_walk(), "y", ENTER]
+    assert drive(session, keys, monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert out.count("no OS keyring available") == 1

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -79,11 +80,33 @@ def _inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="also list unchanged entries")
 
 
+def _steps_epilog() -> str:
+    from wizard.catalogue import STEPS
+
+    width = max(len(s.id) for s in STEPS)
+    lines = [
+        textwrap.fill(
+            s.summary,
+            78,
+            initial_indent=f"  {s.id:<{width}}  ",
+            subsequent_indent=" " * (width + 4),
+        )
+        for s in STEPS
+    ]
+    return "steps (for --only and --skip), in order:\n" + "\n".join(lines)
+
+
+def _about(text: str) -> str:
+    return textwrap.fill(text, 78)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dream-pixel-setup",
         description="Configure Dream Pixel's services, secrets, .env file, Vercel and GitHub. "
         "With no command, opens the interactive wizard.",
+        epilog=_steps_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dream-pixel-setup {__version__}")
     _common(parser, suppress=False)
@@ -95,7 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("plan", help="show every change apply would make (a dry run)")
+    epilog, raw = _steps_epilog(), argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "plan",
+        help="show every change apply would make (a dry run)",
+        description=_about(
+            "Read what is there (env file, Vercel's and GitHub's entries, each "
+            "service) and list every change apply would make. Writes nothing anywhere and sends "
+            "no mutating request."
+        ),
+        epilog=epilog,
+        formatter_class=raw,
+    )
     _common(p, suppress=True)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument(
@@ -106,7 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(p)
 
     p = sub.add_parser(
-        "apply", help="provision, write .env.<environment>, push to Vercel and GitHub"
+        "apply",
+        help="provision, write .env.<environment>, push to Vercel and GitHub",
+        description=_about(
+            "Check every value offline and every credential live, show the plan, ask, "
+            "then provision each service, write .env.<environment> and push to Vercel and GitHub. "
+            "Finished steps are kept: a rerun continues where a failure stopped."
+        ),
+        epilog=epilog,
+        formatter_class=raw,
     )
     _common(p, suppress=True)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -114,17 +156,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     _inputs(p)
 
-    p = sub.add_parser("status", help="which steps are done, pending, failed or skipped")
+    p = sub.add_parser(
+        "status",
+        help="which steps are done, pending, failed or skipped",
+        description=_about(
+            "Show the saved progress of each step (with the reason a step was skipped "
+            "or failed). Reads only the state file; contacts nothing."
+        ),
+        epilog=epilog,
+        formatter_class=raw,
+    )
     _common(p, suppress=True)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
-    p = sub.add_parser("reset", help="forget progress and stored operator credentials")
+    p = sub.add_parser(
+        "reset",
+        help="forget progress and stored operator credentials",
+        description=_about(
+            "Forget the saved progress of every step and the operator credentials "
+            "kept in the OS keyring. .env.<environment>, Vercel, GitHub and the services are left "
+            "as they are."
+        ),
+        epilog=epilog,
+        formatter_class=raw,
+    )
     _common(p, suppress=True)
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
     from wizard import cli_verify
 
-    p = sub.add_parser("verify", help="run the post-deployment checklist against the live site")
+    p = sub.add_parser(
+        "verify",
+        help="run the post-deployment checklist against the live site",
+        description=_about(
+            "Run the deployment guide's post-deployment checklist against the live "
+            "site: health route, HTTPS and certificate, security headers, caching, Cloudflare, the "
+            "Stripe webhook route and (with --check-rate-limit) the rate limit. Reads only."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _common(p, suppress=True)
     cli_verify.configure_parser(p)
 
@@ -303,6 +373,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     with _run_lock(args, command, dry_run=dry_run):
         session = Session.open(args.project_dir, args.environment, inputs=inputs, dry_run=dry_run)
         _warn_secret_sets(session)
+        _warn_if_not_the_app(session.project_dir)
 
         if command is None:
             if args.plain:
@@ -524,7 +595,9 @@ def _status(args: argparse.Namespace) -> int:
         dump_json(
             {
                 "environment": args.environment,
-                "steps": [{"id": r["id"], "status": r["status"]} for r in rows],
+                "steps": [
+                    {"id": r["id"], "status": r["status"], "reason": r["reason"]} for r in rows
+                ],
             }
         )
         return 0
@@ -544,6 +617,9 @@ def _reset(args: argparse.Namespace) -> int:
 
     if args.dry_run:
         raise UsageError("reset has no dry run: `status` shows what would be forgotten")
+    if not _anything_saved(args.project_dir, args.environment):
+        print(f"Nothing saved for {args.environment}: no progress and no stored credentials.")
+        return 0
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("reset: pass --yes to reset without a prompt")
@@ -554,6 +630,35 @@ def _reset(args: argparse.Namespace) -> int:
     forget_progress(args.project_dir, args.environment)
     print(f"Progress for {args.environment} forgotten. .env.{args.environment} was left as it is.")
     return 0
+
+
+def _anything_saved(project_dir: Path, environment: str) -> bool:
+    """Progress for this environment, or an operator credential in the keyring."""
+    from wizard.catalogue import load_catalogue
+    from wizard.credentials import CredentialStore
+    from wizard.state import state_path
+
+    project_dir = project_dir.resolve()
+    if not project_dir.is_dir():
+        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    if os.path.lexists(state_path(project_dir, environment)):
+        return True
+    store = CredentialStore(dict(os.environ))
+    return any(
+        store.get(f.key)
+        for f in load_catalogue(project_dir).all_fields()
+        if f.kind == "operator" and f.secret
+    )
+
+
+def _warn_if_not_the_app(project_dir: Path) -> None:
+    """The wizard configures a Next.js checkout: without package.json this is likely not it."""
+    if (project_dir / "package.json").is_file():
+        return
+    _err(
+        f"warning: no package.json in {project_dir.resolve()}: is this the Dream Pixel "
+        "checkout? (run from it, or pass --project-dir)"
+    )
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -33,7 +33,8 @@ COLORS = {"+": "32", "~": "33", "-": "31", "?": "35", "✗": "31", "!": "33"}
 
 
 def use_color(stream: TextIO) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    # no-color.org: NO_COLOR set to any non-empty value turns colour off.
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def render_changes(

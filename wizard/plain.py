@@ -30,6 +30,12 @@ DEFAULT_SKIP_REASON = "skipped in the wizard"
 
 # Step results of the walk.
 NEXT, BACK, SKIP, QUIT = "next", "back", "skip", "quit"
+# Fields that only mean something with a token: the Supabase project and its database
+# password build DATABASE_URL through the Supabase API, which needs the access token.
+TOKEN_DERIVED = {
+    "supabase_project": "SUPABASE_ACCESS_TOKEN",
+    "database_password": "SUPABASE_ACCESS_TOKEN",
+}
 
 
 def run_plain(session: Session, *, dry_run: bool) -> int:
@@ -101,6 +107,13 @@ class PlainWalk:
     def __init__(self, session: Session, *, dry_run: bool) -> None:
         self.session = session
         self.dry_run = dry_run
+        self._noticed: set[str] = set()
+
+    def notice(self, text: str) -> None:
+        """A notice is said once per walk (the keyring's, a plan's), however often it recurs."""
+        if text not in self._noticed:
+            self._noticed.add(text)
+            _say(f"! {text}")
 
     # -- prompts (questionary, imported here) ------------------------------------------
     @staticmethod
@@ -140,7 +153,7 @@ class PlainWalk:
         index = 0
         if s.has_progress():
             answer = self.select(
-                "Saved progress found. What now?",
+                f"Saved progress found ({self.progress_counts()}). What now?",
                 ["Resume", "Review", "Start over"],
                 default="Resume",
             )
@@ -173,6 +186,15 @@ class PlainWalk:
         for key, value in remembered.items():
             _say(f"  {key} = {s.shown(key, value)}")
         s.confirm_remembered(self.confirm("Send to these destinations again?", default=False))
+
+    def progress_counts(self) -> str:
+        """ "3 of 12 steps done, 2 skipped, 1 failed" """
+        statuses = [self.session.status(st.id) for st in self.session.steps()]
+        text = f"{statuses.count('done')} of {len(statuses)} steps done"
+        for status in ("skipped", "failed"):
+            if n := statuses.count(status):
+                text += f", {n} {status}"
+        return text
 
     def next_unfinished(self, index: int) -> int:
         """The index of the next step after ``index`` still to do (len: the review)."""
@@ -258,6 +280,9 @@ class PlainWalk:
                 break
             f = pending[0]
             asked.add(f.key)
+            needs = TOKEN_DERIVED.get(f.key)
+            if needs and not s.value(needs):
+                continue  # asked only with the token that makes it useful
             value = self.ask_field(f)
             if value is not None and value != (s.value(f.key) or ""):
                 s.set_value(f.key, value)
@@ -266,28 +291,32 @@ class PlainWalk:
 
     def ask_field(self, f: Field) -> str | None:
         """The answer, or None to keep what is there."""
+        from wizard.discover import describe_source
+
         s = self.session
         current = s.value(f.key)
         label = f"{f.label} ({f.key})"
         if f.help:
             _say(f"  {f.help}")
+        source = describe_source(s.values.operator_source.get(f.key))
+        if current and f.kind == "operator" and source:
+            label += f" [{source}]"
         if f.choices:
             return self.select(
                 label, list(f.choices), default=current if current in f.choices else None
             )
         if f.source == "generated":
-            if current:
-                answer = self.select(
-                    label, ["Keep the current value", "Generate a new one", "Enter my own"]
-                )
-                if answer == "Keep the current value":
-                    return None
-                if answer == "Generate a new one":
-                    s.generate(f.key)
-                    _say("  a new value was generated (hidden)")
-                    return None
+            # A value generated as the session opened is not a "current" one worth keeping.
+            if current and s.values.app_source.get(f.key) != "generated":
+                choices = ["Keep the current value", "Generate a new one", "Enter my own"]
             else:
-                s.generate(f.key)
+                choices = ["Generate one", "Enter my own"]
+            answer = self.select(label, choices)
+            if answer == "Keep the current value":
+                return None
+            if answer.startswith("Generate"):
+                if answer == "Generate a new one" or not current:
+                    s.generate(f.key)
                 _say("  generated (hidden)")
                 return None
         if f.secret:
@@ -304,6 +333,10 @@ class PlainWalk:
 
     def live_check(self, step: Step) -> str:
         """Run the step's live check; NEXT when it passed or the user goes on anyway."""
+        from wizard.engine import step_module
+
+        if getattr(step_module(step.id), "check", None) is None:
+            return NEXT  # nothing to check live: claim nothing
         _say(f"  checking {step.title}…")
         try:
             report = asyncio.run(self.session.check_step(step.id))
@@ -321,7 +354,7 @@ class PlainWalk:
             return "edit"
         _say("  ✓ live check passed")
         for notice in report.notices:
-            _say(f"  ! {notice}")
+            self.notice(notice)
         return NEXT
 
     # -- review and apply --------------------------------------------------------------------
@@ -400,7 +433,7 @@ class PlainWalk:
 
         _say(render_changes(result.changes, color=use_color(sys.stdout)))
         for notice in result.notices:
-            _say(f"! {notice}")
+            self.notice(notice)
 
     def apply(self) -> int:
         s = self.session
@@ -434,7 +467,7 @@ class PlainWalk:
             _err(f"error: {_describe(exc, 'apply')}")
             return EXIT_FAILED
         for notice in result.notices:
-            _say(f"! {notice}")
+            self.notice(notice)
         if not result.ok:
             for message in result.failures.values():
                 _err(f"error: {message}")
