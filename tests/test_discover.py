@@ -49,6 +49,7 @@ def fake_gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script.write_text(
         "#!/bin/sh\n"
         f'printf "%s\\n" "$@" > "{tmp_path}/gh-argv"\n'
+        f'env > "{tmp_path}/gh-env"\n'
         'if [ "$1 $2" = "auth token" ]; then echo ' + GH_TOKEN_VALUE + "; exit 0; fi\n"
         "exit 1\n"
     )
@@ -115,6 +116,15 @@ def test_github_token_from_gh_never_in_argv_or_output(
     assert GH_TOKEN_VALUE not in out + err
     assert "GITHUB_TOKEN       ••••  (from gh)" in out
     assert "GITHUB_REPOSITORY  acme/dream-pixel  (from git remote)" in out
+
+
+def test_no_operator_credential_travels_to_gh(project: Path, fake_gh: Path) -> None:
+    vercel = "vercel_TOKEN_never_in_a_child_0123"
+    session = open_session(project, VERCEL_TOKEN=vercel, CLOUDFLARE_API_TOKEN="cf" * 20)
+    session.load_keyring_credentials()
+    child_env = (fake_gh.parent / "gh-env").read_text()
+    assert "HOME=" in child_env
+    assert vercel not in child_env and "cf" * 20 not in child_env
 
 
 def test_gh_token_is_read_after_the_environment_and_keyring(project: Path, fake_gh: Path) -> None:

@@ -59,10 +59,36 @@ class Found:
     source: str
 
 
+# What git and gh need to find their own configuration, and nothing else: the operator's
+# credentials in this process's environment never travel to a child.
+_CHILD_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "TMPDIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+    "GH_CONFIG_DIR",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "SYSTEMROOT",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "USERPROFILE",
+)
+
+
 def _child_env(env: Mapping[str, str]) -> dict[str, str]:
     # Never a prompt (git for credentials, gh for an upgrade notice), never a pager.
     return {
-        **env,
+        **{k: env[k] for k in _CHILD_ENV if k in env},
         "GIT_TERMINAL_PROMPT": "0",
         "GH_PROMPT_DISABLED": "1",
         "GH_NO_UPDATE_NOTIFIER": "1",
@@ -102,8 +128,17 @@ def github_host(env: Mapping[str, str]) -> str:
     return "github.com" if host in ("", "api.github.com") else host
 
 
+def in_git_checkout(project_dir: Path) -> bool:
+    """A ``.git`` in the folder or above it (a monorepo's app folder counts): only then is
+    git asked anything."""
+    here = project_dir.resolve()
+    return any((d / ".git").exists() for d in (here, *here.parents))
+
+
 def git_remote_repository(project_dir: Path, env: Mapping[str, str]) -> str | None:
     """owner/name of the ``origin`` remote when it is on GitHub (https or ssh form)."""
+    if not in_git_checkout(project_dir):
+        return None
     out = _run(["git", "-C", str(project_dir), "remote", "get-url", "origin"], env)
     if not out:
         return None
@@ -207,18 +242,21 @@ class Discovery:
     project_dir: Path
     env: Mapping[str, str]
 
-    def public(self) -> tuple[dict[str, Found], list[str]]:
-        """Non-secret operator values (cheap: one git call, one small file)."""
+    def public(self, wanted: set[str]) -> tuple[dict[str, Found], list[str]]:
+        """The non-secret operator values among ``wanted`` (cheap: at most one git call and
+        one small file, each only when one of its values is wanted)."""
         found: dict[str, Found] = {}
         notices: list[str] = []
-        repo = git_remote_repository(self.project_dir, self.env)
-        if repo:
-            found["GITHUB_REPOSITORY"] = Found(repo, GIT_REMOTE)
-        link, notice = vercel_project_link(self.project_dir)
-        for key, value in link.items():
-            found[key] = Found(value, VERCEL_LINK)
-        if notice:
-            notices.append(notice)
+        if "GITHUB_REPOSITORY" in wanted:
+            repo = git_remote_repository(self.project_dir, self.env)
+            if repo:
+                found["GITHUB_REPOSITORY"] = Found(repo, GIT_REMOTE)
+        if wanted & {"VERCEL_ORG_ID", "VERCEL_PROJECT_ID"}:
+            link, notice = vercel_project_link(self.project_dir)
+            for key, value in link.items():
+                found[key] = Found(value, VERCEL_LINK)
+            if notice:
+                notices.append(notice)
         return found, notices
 
     def secret(self, key: str) -> tuple[Found | None, str | None]:
