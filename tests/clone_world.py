@@ -22,7 +22,7 @@ from wizard.cli import main
 from wizard.envfile import format_assignment, load_env_file
 
 VERCEL_TOKEN = "vercel_unseen_TOKEN_5e2d8c1a9b7f"
-GITHUB_TOKEN = "ghp_unseenGITHUBtoken4Kd8Pq2Wz6Rt"
+GITHUB_TOKEN = "ghp_unseenGITHUBtoken4Kd8Pq2Wz6Rt0a1b2c3"
 TEAM = "team_dreampixel"
 REPO = "dream-pixel/app"
 # What production runs with today: nobody in this clone knows these.
@@ -33,7 +33,7 @@ OLD_CI = {
     "SENTRY_AUTH_TOKEN": "old-sentry-token-in-github",
     "SENTRY_PROJECT": "the-real-sentry-project",
 }
-SENTRY_TOKEN = "sntryu_unseenSENTRYtoken0123456789abcdef"
+SENTRY_TOKEN = "sntrys_unseenSENTRYtoken0123456789abcdef0123456"
 ONLY = "secrets,env-file,vercel,github"
 
 

@@ -397,7 +397,7 @@ def test_preview_environment_with_gh_token(world: World, monkeypatch: pytest.Mon
     assert data["environment"] == "preview"
     assert [s["id"] for s in data["steps"]] == list(ALL_STEPS)
     assert {s["status"] for s in data["steps"]} == {"done"}
-    assert all(set(s) == {"id", "status"} for s in data["steps"])
+    assert all(set(s) == {"id", "status", "reason"} for s in data["steps"])  # issue 9: reasons
 
 
 def test_plan_reads_the_keyring_and_writes_nothing_to_it(

@@ -199,3 +199,46 @@ def test_expired_vercel_login_is_not_used(project: Path, home: Path) -> None:
     session.load_keyring_credentials()
     assert session.value("VERCEL_TOKEN") is None
     assert any("login has expired" in n for n in session.notices)
+
+
+def test_plain_names_the_source_of_each_operator_value(
+    project: Path, fake_gh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import questionary
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from wizard import plain
+
+    with_remote(project, "git@github.com:acme/dream-pixel.git")
+    first = open_session(project)
+    for st in first.steps():
+        if st.id == "github":
+            break
+        first.mark_skipped(st.id, "later")
+    session = open_session(project)
+    session.load_keyring_credentials()
+    asked: list[str] = []
+    for kind in ("text", "password"):
+        real = getattr(questionary, kind)
+
+        def spy(message: str, *a: object, _real: object = real, **kw: object) -> object:
+            asked.append(message)
+            return _real(message, *a, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(questionary, kind, spy)
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Tty())
+    with create_pipe_input() as pipe:
+        pipe.send_text("\r\r\r\x03")  # Resume, Fill in, keep the token, stop at the repository
+        with create_app_session(input=pipe, output=DummyOutput()):
+            assert plain.run_plain(session, dry_run=False) == 130
+    assert any("(GITHUB_TOKEN) [from gh]" in m and "Enter keeps" in m for m in asked)
+    assert "Repository (GITHUB_REPOSITORY) [from git remote]" in asked

@@ -429,8 +429,15 @@ class PlainWalk:
         return EXIT_FAILED
 
     def show_plan(self, result: RunResult) -> None:
-        from wizard.output import render_changes, use_color
+        from wizard.output import (
+            operator_sources,
+            render_changes,
+            render_operator_sources,
+            use_color,
+        )
 
+        if sources := render_operator_sources(operator_sources(self.session, self.selected())):
+            _say(sources)
         _say(render_changes(result.changes, color=use_color(sys.stdout)))
         for notice in result.notices:
             self.notice(notice)
