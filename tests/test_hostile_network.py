@@ -124,9 +124,9 @@ def test_plan_against_services_that_never_answer_ends_within_the_bound(
                 "DREAM_PIXEL_HTTP_DEADLINE": str(deadline),
                 "VERCEL_TOKEN": VERCEL_TOKEN,
                 "VERCEL_PROJECT_ID": "dream-pixel",
-                "GITHUB_TOKEN": "ghp_hostileGITHUBtoken000000",
+                "GITHUB_TOKEN": "ghp_hostileGITHUBtoken000000000000000000",
                 "GITHUB_REPOSITORY": "dream-pixel/app",
-                "CLOUDFLARE_API_TOKEN": "cf-hostile-token-0123456789",
+                "CLOUDFLARE_API_TOKEN": "cf-hostile-token-0123456789abcdefghijklm",
                 "CLOUDFLARE_ZONE": "dreampixel.example",
                 "NO_COLOR": "1",
             }
@@ -134,10 +134,10 @@ def test_plan_against_services_that_never_answer_ends_within_the_bound(
         values = {
             "NEXTAUTH_URL": "https://dreampixel.example",
             "UPSTASH_REDIS_REST_URL": staller.url,
-            "UPSTASH_REDIS_REST_TOKEN": "AXYZtoken1234567890",
+            "UPSTASH_REDIS_REST_TOKEN": "AXYZtoken1234567890abcdef",
             "STRIPE_SECRET_KEY": "sk_live_a1B2c3D4e5F6g7H8i9J0kLmN",
             "NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY": "pk_live_Z9y8X7w6V5u4T3s2R1q0PoNm",
-            "SENTRY_AUTH_TOKEN": "sntryu_hostile0123456789abcdef",
+            "SENTRY_AUTH_TOKEN": "sntrys_hostile0123456789abcdef0123456789abcdefX",
             "SENTRY_ORG": "acme",
             "SENTRY_PROJECT": "dream-pixel",
             "RESEND_API_KEY": "re_hostile0123456789",
@@ -187,7 +187,7 @@ def test_backslash_app_url_is_refused_before_anything(project: Path) -> None:
         "--set",
         f"UPSTASH_REDIS_REST_URL={tricky}",
         "--set",
-        "UPSTASH_REDIS_REST_TOKEN=AXYZtoken1234567890",
+        "UPSTASH_REDIS_REST_TOKEN=AXYZtoken1234567890abcdef",
     )
     assert done.returncode == 1
     (line,) = error_lines(done.stderr)
