@@ -55,6 +55,7 @@ def test_a_bad_set_never_echoes_what_was_given(
 def test_a_secret_given_with_set_gets_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (tmp_path / "package.json").write_text("{}\n")  # the app's checkout: no other warning
     secret = "n" * 64
     code = run(
         tmp_path,
