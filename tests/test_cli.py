@@ -416,3 +416,24 @@ def test_plan_is_coloured_like_terraform_in_a_terminal_only(tmp_path: Path) -> N
         timeout=60,
     )
     assert b"+ add" in piped.stdout and b"\x1b[" not in piped.stdout
+
+
+def test_reset_with_only_a_stored_credential_still_resets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keyring
+
+    from tests.test_credentials import MemoryKeyring
+    from wizard.credentials import SERVICE, scoped_account
+
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        account = scoped_account(tmp_path, "production", "VERCEL_TOKEN")
+        memory.store[(SERVICE, account)] = "vercel_TOKEN_kept_in_the_keyring_0123"
+        assert run(tmp_path, "reset", "--yes") == 0
+        assert "Nothing saved" not in capsys.readouterr().out
+        assert memory.store == {}
+    finally:
+        keyring.set_keyring(previous)

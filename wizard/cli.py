@@ -635,7 +635,7 @@ def _reset(args: argparse.Namespace) -> int:
 def _anything_saved(project_dir: Path, environment: str) -> bool:
     """Progress for this environment, or an operator credential in the keyring."""
     from wizard.catalogue import load_catalogue
-    from wizard.credentials import CredentialStore
+    from wizard.credentials import CredentialStore, scoped_account
     from wizard.state import state_path
 
     project_dir = project_dir.resolve()
@@ -645,7 +645,7 @@ def _anything_saved(project_dir: Path, environment: str) -> bool:
         return True
     store = CredentialStore(dict(os.environ))
     return any(
-        store.get(f.key)
+        store.get(scoped_account(project_dir, environment, f.key))
         for f in load_catalogue(project_dir).all_fields()
         if f.kind == "operator" and f.secret
     )
