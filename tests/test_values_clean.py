@@ -234,7 +234,7 @@ REFUSED = [
     ("VERCEL_TOKEN", "abc123", "too short"),
     ("VERCEL_TOKEN", "vcr_" + "A1b2C3d4E5" * 4, "refresh token"),
     ("VERCEL_TOKEN", "ghp_" + "A1b2C3d4E5f6" * 3, "is a GitHub token"),
-    ("VERCEL_TOKEN", "tok€n-with-ünïcode-chars-0123", "holds characters"),
+    ("VERCEL_TOKEN", "tok€n-with-ünïcode-chars-0123", "non-ASCII character (position 4)"),
     ("CLOUDFLARE_API_TOKEN", "cfk_" + "a" * 44, "Global API Key"),
     ("CLOUDFLARE_API_TOKEN", "0123456789abcdef0123456789abcdef01234", "Global API Key"),
     ("CLOUDFLARE_API_TOKEN", "cf-token-too-short", "is not a Cloudflare API token"),
