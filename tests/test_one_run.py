@@ -121,6 +121,7 @@ def test_apply_refuses_while_the_wizard_holds_the_lock(
         return 0
 
     monkeypatch.setattr(screens.app, "run_app", app_open_meanwhile)
+    monkeypatch.setattr("wizard.cli._has_terminal", lambda: True)  # the app needs one
     from wizard.cli import main
 
     with monkeypatch.context() as m:

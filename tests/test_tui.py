@@ -210,7 +210,7 @@ def test_quit_saves_and_resume_lands_on_the_step_with_answers(project: Path) -> 
         await settle(pilot)
         # The account id is a destination remembered from the last run: used once confirmed.
         assert isinstance(app.screen, ConfirmModal)
-        assert "abc123" in str(app.screen.message)
+        assert "0123456789abcdef0123456789abcdef" in str(app.screen.message)
         app.screen.query_one("#yes", Button).press()
         await settle(pilot)
         assert page(app) == "storage"

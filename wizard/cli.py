@@ -359,7 +359,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.strict:
             inputs.sets["github_strict"] = "yes"
     dry_run = bool(getattr(args, "dry_run", False)) or command == "plan"
-    if command is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if command is None and not _has_terminal():
         # Both front ends ask questions: without a terminal they would write escape codes
         # into a pipe and wait forever. Say what `apply` needs instead, at once (no lock).
         from wizard.plain import refuse_without_tty
@@ -386,6 +386,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return run_app(session, dry_run=dry_run)
         session.load_keyring_credentials(session.selection())
         return _plan_or_apply(args, session, dry_run=dry_run)
+
+
+def _has_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _run_lock(
