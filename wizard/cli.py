@@ -617,11 +617,34 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from wizard.engine import forget_progress
-
     if args.dry_run:
         raise UsageError("reset has no dry run: `status` shows what would be forgotten")
-    if not _anything_saved(args.project_dir, args.environment):
+    from wizard.lock import run_lock
+    from wizard.state import state_path
+
+    project_dir = args.project_dir.resolve()
+    if not project_dir.is_dir():
+        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    # Under the run lock (when there is a folder to hold it in): an apply that has not
+    # saved yet is waited for, not taken for "nothing saved".
+    held = (
+        run_lock(
+            project_dir,
+            args.environment,
+            "dream-pixel-setup reset",
+            on_wait=lambda text: _err(f"note: {text}"),
+        )
+        if os.path.lexists(state_path(project_dir, args.environment).parent)
+        else contextlib.nullcontext()
+    )
+    with held:
+        return _reset_held(args, project_dir)
+
+
+def _reset_held(args: argparse.Namespace, project_dir: Path) -> int:
+    from wizard.engine import forget_progress
+
+    if not _anything_saved(project_dir, args.environment):
         print(f"Nothing saved for {args.environment}: no progress and no stored credentials.")
         return 0
     if not args.yes:
@@ -631,7 +654,7 @@ def _reset(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             _err("reset cancelled")
             return 1
-    forget_progress(args.project_dir, args.environment)
+    forget_progress(project_dir, args.environment)
     print(f"Progress for {args.environment} forgotten. .env.{args.environment} was left as it is.")
     return 0
 
@@ -642,9 +665,6 @@ def _anything_saved(project_dir: Path, environment: str) -> bool:
     from wizard.credentials import CredentialStore, scoped_account
     from wizard.state import state_path
 
-    project_dir = project_dir.resolve()
-    if not project_dir.is_dir():
-        raise UsageError(f"--project-dir {project_dir} is not a folder")
     if os.path.lexists(state_path(project_dir, environment)):
         return True
     store = CredentialStore(dict(os.environ))
