@@ -273,6 +273,11 @@ class Session:
                 vs.operator[f.key], vs.operator_source[f.key] = from_env, "environment"
             elif not f.secret and self.state.operator.get(f.key):
                 self.remembered[f.key] = self.state.operator[f.key]
+        # Every source goes through the same cleaning as a typed value: a URL in the env
+        # file or the environment with a pasted newline is not written back with it.
+        for store in (vs.app, vs.operator):
+            for key, value in store.items():
+                store[key] = self.clean_value(key, value)
         # Then what this checkout already says: the git remote, `vercel link`'s file. It is
         # named with its source in the plan, so a remembered value is not asked about.
         missing = {"GITHUB_REPOSITORY", "VERCEL_ORG_ID", "VERCEL_PROJECT_ID"} - set(vs.operator)
@@ -288,11 +293,6 @@ class Session:
                 continue
             if f.default is not None:
                 vs.set_app(f.key, f.default, "default")
-        # Every source goes through the same cleaning as a typed value: a URL in the env
-        # file or the environment with a pasted newline is not written back with it.
-        for store in (vs.app, vs.operator):
-            for key, value in store.items():
-                store[key] = self.clean_value(key, value)
         self._derive()
         key_source = vs.app_source.get("AWS_ACCESS_KEY_ID")
         # App keys the user brings (not ones our storage step provisioned on an earlier
