@@ -20,7 +20,7 @@ from tests.fakes.vercel import FakeVercel, Project
 from wizard.cli import main
 from wizard.envfile import format_assignment
 
-TOKEN = "vercel-test-token"
+TOKEN = "vercel-test-token-0123456789"  # a Vercel token's shape
 SECRET = "s3cr3t-" + "x" * 40  # a value a build log might print
 
 

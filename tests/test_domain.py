@@ -16,8 +16,8 @@ from tests.fakes.vercel import FakeVercel, Project
 from wizard.cli import main
 from wizard.envfile import format_assignment
 
-VERCEL_TOKEN = "vercel-test-token"
-CF_TOKEN = "cf-token-0123456789abcdefghijklmnopqrstuv"
+VERCEL_TOKEN = "vercel-test-token-0123456789"  # a Vercel token's shape
+CF_TOKEN = "cf-token-0123456789abcdefghijklmnopqrstu"  # 40 characters
 HOST = "dreampixel.app"
 
 
