@@ -18,7 +18,7 @@ from tests.fakes.github import FakeGitHub, Secret
 from wizard.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "workflows"
-TOKEN = "github_pat_workflows_0123456789"
+TOKEN = "github_pat_workflows_0123456789abcdef"  # a fine-grained token's shape
 REPO = "dream-pixel/app"
 VALUES = {
     "VERCEL_TOKEN": "vc_token_for_workflow_tests",
