@@ -17,7 +17,7 @@ from tests.fakes.sentry import FakeSentry
 from wizard.cli import main
 from wizard.envfile import format_assignment
 
-TOKEN = "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+TOKEN = "sntryu_" + "0123456789abcdef" * 4  # a user token: 64 hex digits
 BS_TOKEN = "bs-uptime-0123456789abcdefghij"
 ORG, PROJECT = "acme", "dream-pixel"
 SITE = "https://dreampixel.app"

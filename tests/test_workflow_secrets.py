@@ -46,7 +46,8 @@ def cli(
     monkeypatch: pytest.MonkeyPatch, fake: FakeGitHub, project: Path, *args: str
 ) -> tuple[int, str, str]:
     inputs = project.parent / "inputs.env"
-    inputs.write_text('SENTRY_AUTH_TOKEN="sntrys_workflow_tests_token"\n', encoding="utf-8")
+    sentry = "sntrys_workflow_tests_token_0123456789abcdefghijklmn"  # Sentry's shape
+    inputs.write_text(f'SENTRY_AUTH_TOKEN="{sentry}"\n', encoding="utf-8")
     env = {
         **VALUES,
         "GITHUB_TOKEN": TOKEN,
