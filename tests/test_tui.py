@@ -717,7 +717,7 @@ def test_the_step_list_takes_the_focus_and_enter_or_a_digit_opens_a_step(project
         await pilot.press("down", "down", "enter")  # Redis
         await settle(pilot)
         assert page(app) == "redis"
-        assert "Step 3 of 16" in app.sub_title
+        assert "Step 3 of 17" in app.sub_title
         await pilot.press("shift+tab", "shift+tab")  # past the page (it scrolls) to the list
         assert app.focused is sidebar
         await pilot.press("8")
