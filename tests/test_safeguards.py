@@ -18,7 +18,7 @@ from tests.fakes.snyk import FakeSnyk
 from wizard.cli import main
 from wizard.steps.safeguards import DEPENDABOT_YML
 
-TOKEN = "github_pat_safeguards_0123456789"
+TOKEN = "github_pat_safeguards_0123456789abcdef"  # a fine-grained token's shape
 REPO = "dream-pixel/app"
 SNYK = "snyk-token-0000-1111-2222-333344445555"
 
