@@ -42,6 +42,15 @@ class ApplyProgress(Message):
         self.label = label
 
 
+class ApplyOutput(Message):
+    """A line a step's child process printed (prisma, a build's state), already redacted."""
+
+    def __init__(self, step_id: str, line: str) -> None:
+        super().__init__()
+        self.step_id = step_id
+        self.line = line
+
+
 class ApplyStepState(Message):
     def __init__(self, step_id: str, status: str, text: str | None) -> None:
         super().__init__()
@@ -150,8 +159,13 @@ class ApplyPane(Pane):
         def step(step_id: str, status: str, text: str | None) -> None:
             self.post_message(ApplyStepState(step_id, status, text))
 
+        def output(step_id: str, line: str) -> None:
+            self.post_message(ApplyOutput(step_id, line))
+
         try:
-            result = await self.session.apply(self.step_ids, on_progress=progress, on_step=step)
+            result = await self.session.apply(
+                self.step_ids, on_progress=progress, on_step=step, on_output=output
+            )
         except ValidationFailed as exc:
             self.post_message(ApplyOver(None, None, list(exc.problems)))
         except (ProviderError, SetupError) as exc:
@@ -174,6 +188,14 @@ class ApplyPane(Pane):
         self.query_one("#progress-label", Static).update(
             f"{title}{label} ({message.done}/{message.total})"
         )
+
+    @on(ApplyOutput)
+    def _output(self, message: ApplyOutput) -> None:
+        # The latest line of a migration or a build, as text (it came from outside).
+        message.stop()
+        self.query_one("#progress-area").display = True
+        title = self.titles.get(message.step_id, message.step_id)
+        self.query_one("#progress-label", Static).update(Text(f"{title} │ {message.line}"))
 
     @on(ApplyStepState)
     def _step_state(self, message: ApplyStepState) -> None:
