@@ -98,9 +98,9 @@ SERVICES = [
     ),
     Service(
         "cloudflare",
-        lambda: FakeCloudflare("cf-token-0123456789abcdef0123456789"),
+        lambda: FakeCloudflare("cf-token-0123456789abcdefghijklmnopqrstu"),
         "CLOUDFLARE_API_URL",
-        {"CLOUDFLARE_API_TOKEN": "cf-token-0123456789abcdef0123456789"},
+        {"CLOUDFLARE_API_TOKEN": "cf-token-0123456789abcdefghijklmnopqrstu"},
         {},
         {"success": False, "errors": [{"code": 9109, "message": HOSTILE}]},
     ),
