@@ -14,6 +14,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from wizard.catalogue import STEP_IDS
+
 BINARY = Path(sys.executable).with_name("dream-pixel-setup")
 ANSI = re.compile(
     r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>NMc78])"
@@ -145,7 +147,7 @@ def test_ctrl_q_leaves_a_summary_with_the_next_command(
     text = summary_of(child)
     child.close()
     assert child.exitstatus == 0, text[-3000:]  # what the terminal kept says why
-    assert "Dream Pixel setup, production: 1 of 16 steps done" in text
+    assert f"Dream Pixel setup, production: 1 of {len(STEP_IDS)} steps done" in text
     assert re.search(r"✓ Prerequisites +done", text)
     assert re.search(r"· Database +pending", text)
     assert f"Progress: {project}/.dream-pixel/state-production.json" in text
