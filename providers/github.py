@@ -42,6 +42,20 @@ class SecretsKey:
     key: str
 
 
+def require_repo_scope(scopes: frozenset[str] | None, hint: str) -> None:
+    """A classic token says its scopes (X-OAuth-Scopes): without ``repo`` it can do nothing
+    the wizard asks of a repository. Fine-grained tokens (``scopes`` None) answer 403/404."""
+    if scopes is not None and "repo" not in scopes:
+        raise PermissionDenied(
+            SERVICE,
+            "the classic token lacks the repo scope ("
+            + (", ".join(sorted(scopes)) or "no scopes")
+            + ")",
+            key="GITHUB_TOKEN",
+            hint=hint,
+        )
+
+
 def seal(public_key: str, value: str) -> str:
     """Encrypt ``value`` for GitHub: sealed box with the base64 public key, base64 out."""
     box = SealedBox(PublicKey(public_key.encode(), encoder=Base64Encoder))

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from providers.errors import AuthError, BadRequest, PermissionDenied, ProviderError
+from providers.errors import AuthError, BadRequest, ProviderError
 from providers.github import (
     DEFAULT_BASE_URL,
     MAX_SECRET_BYTES,
@@ -20,6 +20,7 @@ from providers.github import (
     TOKEN_HINT,
     GitHubClient,
     SecretsKey,
+    require_repo_scope,
     seal,
     split_repository,
 )
@@ -111,17 +112,11 @@ async def check(ctx: StepContext) -> None:
         results = await asyncio.gather(*calls, return_exceptions=True)
     raise_first(results[:1])
     _, scopes = cast(tuple[dict[str, Any], frozenset[str] | None], results[0])
-    # Classic tokens say what they may do; fine-grained ones answer 403/404 instead.
-    if scopes is not None and "repo" not in scopes:
-        raise PermissionDenied(
-            SERVICE,
-            "the classic token lacks the repo scope ("
-            + (", ".join(sorted(scopes)) or "no scopes")
-            + ")",
-            key="GITHUB_TOKEN",
-            hint="add the repo scope at https://github.com/settings/tokens, or use a "
-            "fine-grained token with Secrets: read and write",
-        )
+    require_repo_scope(
+        scopes,
+        "add the repo scope at https://github.com/settings/tokens, or use a "
+        "fine-grained token with Secrets: read and write",
+    )
     raise_first(results[1:])
     remote = Remote(
         repo=repo,

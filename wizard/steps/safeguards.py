@@ -21,7 +21,13 @@ from typing import Any, cast
 
 from providers import snyk
 from providers.errors import PermissionDenied
-from providers.github import DEFAULT_BASE_URL, SERVICE, TOKEN_HINT, split_repository
+from providers.github import (
+    DEFAULT_BASE_URL,
+    SERVICE,
+    TOKEN_HINT,
+    require_repo_scope,
+    split_repository,
+)
 from providers.github_security import SCANNING, PlanRefused, SecurityClient, admin_needed
 from wizard.atomic import write_atomic
 from wizard.context import StepContext, raise_first
@@ -92,15 +98,7 @@ async def check(ctx: StepContext) -> None:
         )
     raise_first(results[:1])
     _, scopes = cast(tuple[dict[str, Any], frozenset[str] | None], results[0])
-    if scopes is not None and "repo" not in scopes:
-        raise PermissionDenied(
-            SERVICE,
-            "the classic token lacks the repo scope ("
-            + (", ".join(sorted(scopes)) or "no scopes")
-            + ")",
-            key="GITHUB_TOKEN",
-            hint=admin_needed(repo),
-        )
+    require_repo_scope(scopes, admin_needed(repo))
     raise_first(results[1:2])
     info = cast(dict[str, Any], results[1])
     permissions = info.get("permissions")
