@@ -10,15 +10,14 @@ advisory lock, so a pooled DATABASE_URL needs the direct one in that place.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.files import read_regular
+from wizard.prisma import schema_path
 
 CONFIG_FILES = ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.mjs")
-DEFAULT_SCHEMA = Path("prisma") / "schema.prisma"
 _MAX = 1024 * 1024
 
 _DATASOURCE = re.compile(r"datasource\s+\w+\s*\{(?P<body>[^}]*)\}", re.S)
@@ -46,19 +45,6 @@ def _text(path: Path) -> str | None:
     return data.decode("utf-8", "replace") if data is not None else None
 
 
-def _schema_path(project: Path) -> Path:
-    """``package.json``'s ``prisma.schema`` when set, else prisma/schema.prisma."""
-    raw = _text(project / "package.json")
-    if raw:
-        try:
-            declared = json.loads(raw).get("prisma", {}).get("schema")
-        except (ValueError, AttributeError):
-            declared = None
-        if isinstance(declared, str) and declared and not Path(declared).is_absolute():
-            return Path(declared)
-    return DEFAULT_SCHEMA
-
-
 def migration_source(project: Path) -> MigrationSource | None:
     """Where the app's Prisma setup says migrations connect, or None without Prisma."""
     for name in CONFIG_FILES:
@@ -73,7 +59,7 @@ def migration_source(project: Path) -> MigrationSource | None:
         if match:
             variable = match.group("a") or match.group("b") or match.group("c")
             return MigrationSource(name, variable, 'url: env("DIRECT_URL"),')
-    relative = _schema_path(project)
+    relative = schema_path(project)
     text = _text(project / relative)
     if text is None:
         return None
