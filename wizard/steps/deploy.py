@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from providers.errors import ProviderError
 from providers.text import printable
-from providers.vercel import DEFAULT_BASE_URL, SERVICE, EnvVar
+from providers.vercel import SERVICE, EnvVar
 from providers.vercel_deployments import (
     Deployment,
     DeploymentsClient,
@@ -34,7 +34,7 @@ from providers.vercel_deployments import (
     production_of,
 )
 from wizard.context import StepContext
-from wizard.steps.vercel import _serving, _settings
+from wizard.steps.vercel import _serving, _settings, scoped_client
 
 TARGET = "vercel"
 RESOURCE = "deployment"
@@ -58,8 +58,7 @@ class Remote:
 
 
 def _client(ctx: StepContext, token: str, team: str | None) -> DeploymentsClient:
-    base = ctx.base_url("VERCEL_API_URL", DEFAULT_BASE_URL, SERVICE)
-    return DeploymentsClient(token, base_url=base, team_id=team)
+    return scoped_client(ctx, DeploymentsClient, token, team)
 
 
 def _latest_change(envs: list[EnvVar], target: str) -> int:

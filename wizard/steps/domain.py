@@ -24,10 +24,10 @@ from providers.cloudflare import Zone
 from providers.cloudflare_dns import PROXIABLE, DnsClient, Record
 from providers.errors import ProviderError
 from providers.urls import is_loopback_host
-from providers.vercel import DEFAULT_BASE_URL, SERVICE
+from providers.vercel import SERVICE
 from providers.vercel_domains import DomainConfig, DomainsClient, ProjectDomain
 from wizard.context import StepContext, raise_first
-from wizard.steps.vercel import _settings
+from wizard.steps.vercel import _settings, scoped_client
 
 SCRATCH = "domain.remote"
 REPLACE_CHOICE = "dns_replace"
@@ -73,8 +73,7 @@ def _domains(host: str, zone: Zone | None) -> list[tuple[str, str | None]]:
 
 def _vercel(ctx: StepContext) -> DomainsClient:
     token, _, team = _settings(ctx)
-    base = ctx.base_url("VERCEL_API_URL", DEFAULT_BASE_URL, SERVICE)
-    return DomainsClient(token, base_url=base, team_id=team)
+    return scoped_client(ctx, DomainsClient, token, team)
 
 
 async def _cloudflare_zone(ctx: StepContext, host: str) -> tuple[DnsClient, Zone] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from providers.errors import ProviderError
 from providers.vercel import (
@@ -64,9 +64,18 @@ def _settings(ctx: StepContext) -> tuple[str, str, str | None]:
     return token, project, ctx.operator("VERCEL_ORG_ID") or None
 
 
-def _client(ctx: StepContext, token: str, team: str | None) -> VercelClient:
+C = TypeVar("C", bound=VercelClient)
+
+
+def scoped_client(ctx: StepContext, cls: type[C], token: str, team: str | None) -> C:
+    """A Vercel client (the env one, or the deploy/domain ones built on it) on
+    VERCEL_API_URL, scoped to the run's team."""
     base = ctx.base_url("VERCEL_API_URL", DEFAULT_BASE_URL, SERVICE)
-    return VercelClient(token, base_url=base, team_id=team)
+    return cls(token, base_url=base, team_id=team)
+
+
+def _client(ctx: StepContext, token: str, team: str | None) -> VercelClient:
+    return scoped_client(ctx, VercelClient, token, team)
 
 
 def env_type(ctx: StepContext, key: str, target: str) -> str:
