@@ -3,7 +3,8 @@
 Shapes follow github/docs and octokit's endpoint methods: ``GET /user`` (classic tokens
 list their scopes in ``X-OAuth-Scopes``), ``GET /repos/{o}/{r}``, the secrets
 ``public-key``, the secret list (names only: values are never readable) and
-``PUT .../secrets/{name}`` with a libsodium sealed box (201 created, 204 updated).
+``PUT .../secrets/{name}`` with a libsodium sealed box (201 created, 204 updated). One read
+of Actions: the latest workflow run on a branch (``GET .../actions/runs``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ class SecretsKey:
 
     key_id: str
     key: str
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """One workflow run, as ``GET /repos/{o}/{r}/actions/runs`` lists it (service text)."""
+
+    name: str  # the workflow's name (or its run title when it has none)
+    number: int
+    status: str  # queued, in_progress, completed, waiting, requested, pending
+    conclusion: str  # success, failure, cancelled, timed_out, ... ("" until completed)
+    html_url: str
+    created_at: str
 
 
 def require_repo_scope(scopes: frozenset[str] | None, hint: str) -> None:
@@ -174,6 +187,37 @@ class GitHubClient(BearerApi):
             )
         ).json()
         return body if isinstance(body, dict) else {}
+
+    async def latest_run(self, repo: str, branch: str) -> WorkflowRun | None:
+        """The newest workflow run on ``branch`` (runs are listed newest first), or None."""
+        owner, name = split_repository(repo)
+        body = (
+            await self._request(
+                "GET",
+                f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}/actions/runs",
+                params={"branch": branch, "per_page": 1, "exclude_pull_requests": "true"},
+                key="GITHUB_TOKEN",
+                forbidden=(
+                    f"the token may not read the Actions runs of {repo}: a fine-grained token "
+                    f"needs Actions: read on the repository, a classic one the repo scope "
+                    f"({TOKEN_URL})"
+                ),
+                not_found=f"no repository {repo} visible to this token: check GITHUB_REPOSITORY",
+            )
+        ).json()
+        runs = body.get("workflow_runs") if isinstance(body, dict) else None
+        run = runs[0] if isinstance(runs, list) and runs and isinstance(runs[0], dict) else None
+        if run is None:
+            return None
+        number = run.get("run_number")
+        return WorkflowRun(
+            name=str(run.get("name") or run.get("display_title") or "workflow"),
+            number=number if isinstance(number, int) and not isinstance(number, bool) else 0,
+            status=str(run.get("status") or ""),
+            conclusion=str(run.get("conclusion") or ""),
+            html_url=str(run.get("html_url") or ""),
+            created_at=str(run.get("created_at") or ""),
+        )
 
     def _secrets_forbidden(self, repo: str, environment: str | None) -> str:
         perm = "Environments: read and write" if environment else "Secrets: read and write"

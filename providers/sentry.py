@@ -4,7 +4,9 @@ Token check ``GET /api/0/organizations/``; org ``GET /api/0/organizations/{org}/
 ``GET /api/0/projects/{org}/{project}/``; client keys
 ``GET /api/0/projects/{org}/{project}/keys/`` (each with ``isActive`` and ``dsn.public``).
 Lists paginate through ``Link: <...>; rel="next"; results="true"; cursor="..."``.
-Key listings also carry the keys' secret halves: they are dropped on parsing.
+Key listings also carry the keys' secret halves: they are dropped on parsing. The project's
+unresolved issues ``GET /api/0/projects/{org}/{project}/issues/?query=is:unresolved`` are
+counted up to one page (``unresolved_issues``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ TOKEN_KEY = "SENTRY_AUTH_TOKEN"
 ORG_KEY = "SENTRY_ORG"
 PROJECT_KEY = "SENTRY_PROJECT"
 DEFAULT_URL = "https://sentry.io"
+MAX_LIMIT = 100  # the issue listing's largest page
 
 _NEXT = re.compile(r'<([^>]*)>;\s*rel="next";\s*results="true";\s*cursor="([^"]*)"')
 
@@ -135,6 +138,37 @@ class SentryClient(BearerApi):
             name=str(data.get("name", "")),
             platform=str(data.get("platform") or ""),
         )
+
+    async def unresolved_issues(self, org: str, project: str, *, cap: int = MAX_LIMIT) -> int:
+        """How many unresolved issues the project has, counted up to ``cap`` (one page of
+        the listing, at most 100): ``cap + 1`` stands for "more than ``cap``"."""
+        cap = max(1, min(cap, MAX_LIMIT))
+        path = f"/api/0/projects/{quote(org, safe='')}/{quote(project, safe='')}/issues/"
+        # statsPeriod "" leaves out each issue's event histogram: only the count is wanted.
+        params = {"query": "is:unresolved", "limit": str(cap), "statsPeriod": ""}
+        try:
+            response = await self._get(path, key=PROJECT_KEY, params=params)
+        except PermissionDenied as err:
+            raise PermissionDenied(
+                SERVICE,
+                err.message,
+                key=TOKEN_KEY,
+                hint="listing issues needs the scope event:read: create a token with it at "
+                "Settings → Auth Tokens",
+                status=err.status,
+            ) from None
+        except NotFound as err:
+            raise NotFound(
+                SERVICE,
+                f"project {project!r} not found in organization {org!r}",
+                key=PROJECT_KEY,
+                hint="check SENTRY_ORG and SENTRY_PROJECT",
+                status=err.status,
+            ) from None
+        page = response.json()
+        count = len(page) if isinstance(page, list) else 0
+        more = _NEXT.search(response.headers.get("link", "")) is not None
+        return cap + 1 if count >= cap and more else min(count, cap)
 
     async def list_keys(
         self, org: str, project: str, *, active_only: bool = False

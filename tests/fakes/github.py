@@ -36,6 +36,7 @@ class Token:
     environments_write: bool = True  # fine-grained "Environments" permission
     variables_read: bool = True  # fine-grained "Variables" permission
     administration: bool = True  # fine-grained "Administration" permission
+    actions_read: bool = True  # fine-grained "Actions" permission
 
 
 @dataclass
@@ -66,6 +67,39 @@ class Repo:
     )
     # False: a private repository without GitHub Secret Protection (the PATCH answers 422).
     scanning_available: bool = True
+    default_branch: str = "main"
+    # Workflow runs, newest last: each {"name", "head_branch", "status", "conclusion", ...}.
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_run(
+        self,
+        name: str,
+        *,
+        branch: str | None = None,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        event: str = "push",
+    ) -> dict[str, Any]:
+        """A workflow run, as GitHub lists it (the newest is the last one added)."""
+        number = len(self.runs) + 1
+        run_id = 30433642 + number
+        url = f"https://github.com/{self.full_name}/actions/runs/{run_id}"
+        run = {
+            "id": run_id,
+            "name": name,
+            "display_title": f"Commit {number}",
+            "run_number": number,
+            "head_branch": branch or self.default_branch,
+            "event": event,
+            "status": status,
+            "conclusion": conclusion if status == "completed" else None,
+            "html_url": url,
+            "created_at": _now(),
+            "updated_at": _now(),
+            "pull_requests": [],
+        }
+        self.runs.append(run)
+        return run
 
 
 def _now() -> str:
@@ -170,6 +204,8 @@ class FakeGitHub(FakeService):
     def _repo_body(self, repo: Repo) -> dict[str, Any]:
         return {
             "full_name": repo.full_name,
+            "html_url": f"https://github.com/{repo.full_name}",
+            "default_branch": repo.default_branch,
             "private": repo.private,
             "permissions": {"admin": True, "maintain": True, "push": True, "pull": True},
             "security_and_analysis": {k: {"status": v} for k, v in repo.security.items()},
@@ -357,6 +393,25 @@ class FakeGitHub(FakeService):
                     for n in names
                 ],
             }
+            return Reply(200, self.full(req, 200, body), self._headers(token))
+
+        @self.route("GET", "/repos/{owner}/{repo}/actions/runs")
+        def list_runs(req: Request) -> Reply:
+            token = self._token(req)
+            if isinstance(token, Reply):
+                return token
+            repo = self._repo(req, token)
+            if isinstance(repo, Reply):
+                return repo
+            if token.scopes is None and not token.actions_read:
+                return _msg(403, "Resource not accessible by personal access token")
+            runs = list(reversed(repo.runs))  # newest first, as GitHub lists them
+            if (branch := req.arg("branch")) is not None:
+                runs = [r for r in runs if r["head_branch"] == branch]
+            per_page = min(int(req.arg("per_page") or 30), 100)
+            page = int(req.arg("page") or 1)
+            chunk = runs[(page - 1) * per_page : page * per_page]
+            body = {"total_count": len(runs), "workflow_runs": chunk}
             return Reply(200, self.full(req, 200, body), self._headers(token))
 
         self.add_route("GET", "/repos/{owner}/{repo}/actions/variables", list_variables)

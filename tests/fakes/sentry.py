@@ -1,5 +1,6 @@
 """A fake Sentry web API: organizations, projects and their client keys (``/api/0/``),
-teams, and alerting: Monitors (``detectors``) and Alerts (``workflows``), and the legacy issue
+teams, a project's issues (``query`` is:unresolved/is:resolved/is:ignored, ``limit`` up to
+100), and alerting: Monitors (``detectors``) and Alerts (``workflows``), and the legacy issue
 alert rules and metric alerts (``new_api = False`` makes the new API 404, as on a self-hosted
 Sentry that predates it). Bodies are read camelCase or snake_case, as Sentry's
 CamelSnakeSerializers do; a project comes with its error monitor, as on sentry.io.
@@ -34,6 +35,9 @@ class FakeSentry(FakeService):
         self.route("GET", "/api/0/organizations/{org}/")(self._org)
         self.route("GET", "/api/0/projects/{org}/{project}/")(self._project)
         self.route("GET", "/api/0/projects/{org}/{project}/keys/")(self._keys)
+        self.route("GET", "/api/0/projects/{org}/{project}/issues/")(self._issues)
+        self.issues: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.can_read_issues = True  # False: a token without event:read
         self.new_api = True  # False: a self-hosted Sentry without detectors/workflows
         self.can_write_alerts = True  # False: a token without alerts:write
         self.teams: dict[str, list[dict[str, Any]]] = {}
@@ -104,6 +108,22 @@ class FakeSentry(FakeService):
         if project is not None:
             self.project_teams[(org, project)].append(tid)
         return tid
+
+    def add_issues(self, org: str, project: str, count: int, *, status: str = "unresolved") -> None:
+        """``count`` issues of the project with ``status`` (unresolved, resolved, ignored)."""
+        found = self.projects[(org, project)]
+        for _ in range(count):
+            iid = self._id()
+            self.issues.setdefault((org, project), []).append(
+                {
+                    "id": iid,
+                    "shortId": f"{project.upper()}-{iid}",
+                    "title": "TypeError: undefined is not a function",
+                    "status": status,
+                    "project": {"id": found["id"], "name": found["name"], "slug": project},
+                    "permalink": f"https://{org}.sentry.io/issues/{iid}/",
+                }
+            )
 
     def _id(self) -> str:
         return str(next(self._ids))
@@ -179,6 +199,32 @@ class FakeSentry(FakeService):
         if project is None:
             return Reply(404, {"detail": "The requested resource does not exist"})
         return Reply(200, self.full(req, 200, project))
+
+    def _issues(self, req: Request) -> Reply:
+        if (denied := self._auth(req)) is not None:
+            return denied
+        where = (req.params["org"], req.params["project"])
+        if where not in self.projects:
+            return Reply(404, {"detail": "The requested resource does not exist"})
+        if not self.can_read_issues:
+            return Reply(403, {"detail": "You do not have permission to perform this action."})
+        if req.arg("statsPeriod") not in (None, "", "24h", "14d"):
+            return Reply(
+                400, {"detail": "Invalid stats_period. Valid choices are '', '24h', and '14d'"}
+            )
+        # No query means "is:unresolved", as Sentry documents; only is:<status> is modelled.
+        query = req.arg("query") or "is:unresolved"
+        wanted = query.removeprefix("is:") if query.startswith("is:") else None
+        if wanted not in ("unresolved", "resolved", "ignored"):
+            return Reply(400, {"detail": f"the stand-in does not model the query {query!r}"})
+        found = [i for i in self.issues.get(where, []) if i["status"] == wanted]
+        limit = min(int(req.arg("limit") or 100), 100)
+        start = int((req.arg("cursor") or "0:0:0").split(":")[1])
+        page = found[start : start + limit]
+        nxt = f"0:{start + limit}:0"
+        more = "true" if start + limit < len(found) else "false"
+        link = f'<{self.url}{req.path}?cursor={nxt}>; rel="next"; results="{more}"; cursor="{nxt}"'
+        return Reply(200, self.full(req, 200, page), {"Link": link})
 
     def _keys(self, req: Request) -> Reply:
         if (denied := self._auth(req)) is not None:
