@@ -1,28 +1,36 @@
-"""Done: the guide's post-deployment checklist, with what could be verified marked.
+"""Done: the guide's post-deployment checklist, with what could be verified marked, and
+the guide's Rollback Procedure as an action.
 
-``wizard.verify.run_checks`` probes the live site on demand, in a worker; it is imported
-only then (it brings httpx). The rest of the list is the user's to tick.
+``wizard.verify.run_checks`` probes the live site in a worker: on demand (ctrl+t), and by
+itself when the walk has just made the site live (deploy and domain done). ``wizard.rollback``
+lists the production deployments and promotes the previous one after a confirmation
+(ctrl+b). Both are imported only then (they bring httpx). The rest of the list is the
+user's to tick.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Static
 
 from screens.marks import MarkedCheckbox
-from screens.messages import FinishRequested
+from screens.messages import FinishRequested, ProblemsFound
+from screens.modals import ConfirmModal, MessageModal
 from screens.pane import Pane
 from screens.sidebar import SKIPPED_MARK
 from screens.step import action_buttons
 from wizard.checklist import CHECKLIST, item_verdict
 
 if TYPE_CHECKING:
+    from wizard.engine import Session
+    from wizard.rollback import RollbackPlan
     from wizard.verify import VerifyReport
 
 MARKS = {"pass": ("✓", "green"), "fail": ("✗", "red"), "skipped": (SKIPPED_MARK, "dim")}
@@ -35,9 +43,31 @@ class VerifyDone(Message):
         self.error = error
 
 
+class RollbackPlanned(Message):
+    def __init__(self, plan: RollbackPlan | None, error: str | None) -> None:
+        super().__init__()
+        self.plan = plan
+        self.error = error
+
+
+class RolledBack(Message):
+    def __init__(self, plan: RollbackPlan, error: str | None) -> None:
+        super().__init__()
+        self.plan = plan
+        self.error = error
+
+
 class DonePane(Pane):
     page = "done"
     page_title = "Done"
+    # On the pane: the footer offers it only on this page, and only when there is a
+    # production deployment to roll back from (``can``).
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+b", "rollback", "Roll back")]
+
+    def __init__(self, session: Session, *, dry_run: bool, auto_verify: bool = False) -> None:
+        super().__init__(session, dry_run=dry_run)
+        # The walk has just made the site live: check it without being asked (once).
+        self.auto_verify = auto_verify
 
     def compose(self) -> ComposeResult:
         statuses = [self.session.status(s.id) for s in self.session.steps()]
@@ -53,9 +83,14 @@ class DonePane(Pane):
             )
             if left := self._left_over():
                 yield Static(left, id="left-over", classes="pane-guide")
+            rollback = (
+                " ctrl+b rolls production back to the previous deployment (it asks first)."
+                if self.can_roll_back()
+                else ""
+            )
             yield Static(
                 "Post-deployment checklist (from the deployment guide). Once the site is "
-                f"deployed, ctrl+t checks {url or 'the production URL'} for you.",
+                f"deployed, ctrl+t checks {url or 'the production URL'} for you.{rollback}",
                 classes="pane-guide",
                 markup=False,
             )
@@ -68,10 +103,21 @@ class DonePane(Pane):
                 id="rate-limit-opt",
             )
             yield Static("", id="verify-results")
+            result = Static("", id="rollback-result", classes="pane-guide")
+            result.display = False  # until there is a rollback to report
+            yield result
         with Horizontal(classes="check-bar"):
             yield Static("", id="check-result", markup=False)
-        buttons = action_buttons(skip=False, check=True, next_label="Quit")
-        yield buttons
+        extra = (
+            [Button("Roll back…", id="btn-rollback", compact=True, variant="warning")]
+            if self.can_roll_back()
+            else []
+        )
+        yield action_buttons(skip=False, check=True, next_label="Quit", extra=extra)
+
+    def can_roll_back(self) -> bool:
+        """A production that this walk deployed (the rollback needs its Vercel project)."""
+        return self.session.environment == "production" and self.session.status("deploy") == "done"
 
     def _left_over(self) -> Text | None:
         """Steps skipped or failed, why, and how to take each up again."""
@@ -98,25 +144,38 @@ class DonePane(Pane):
 
     def on_mount(self) -> None:
         self.query_one("#btn-check", Button).label = "Verify site"
+        if self.auto_verify and not self.dry_run:
+            self.call_after_refresh(self.action_check)
 
     def focus_first(self) -> None:
-        check = self.query_one("#btn-check", Button)
-        if check.disabled:
-            super().focus_first()
-        else:
-            check.focus()
+        # ``query``, not ``query_one``: asked right after a page change, the pane may not
+        # have its children yet.
+        for check in self.query("#btn-check").results(Button):
+            if not check.disabled:
+                check.focus()
+                return
+        super().focus_first()
 
     def can(self, action: str) -> bool | None:
         if action in ("check", "next"):
             return None if self.busy else True
         return False
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rollback":
+            if not self.can_roll_back():
+                return False
+            return None if self.busy else True
+        return True
+
     def help_text(self) -> str:
         return (
             "The guide's post-deployment checklist. ctrl+t runs the site checks (HTTPS, "
             "headers, caching, the webhook route, optionally rate limiting) against the "
             "production URL; what they cover is ticked or marked failed. Tick the rest as "
-            "you do them. ctrl+q quits."
+            "you do them. ctrl+b rolls production back to the previous READY deployment "
+            "(the guide's Rollback Procedure): it lists the deployments and asks first. "
+            "ctrl+q quits."
         )
 
     def action_next(self) -> None:
@@ -187,3 +246,135 @@ class DonePane(Pane):
         status.update(
             f"✗ {failed} check(s) failed on {report.url}." if failed else f"✓ {report.url} passed."
         )
+
+    # -- rollback ------------------------------------------------------------------------
+    @on(Button.Pressed, "#btn-rollback")
+    def _rollback_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_rollback()
+
+    def action_rollback(self) -> None:
+        if self.busy or not self.can_roll_back():
+            return
+        self.set_busy(True)
+        self.show_spinner(True)
+        self.query_one("#check-result", Static).update("Reading production deployments…")
+        self._rollback_plan_worker()
+
+    @work(exclusive=True, exit_on_error=False, group="rollback")
+    async def _rollback_plan_worker(self) -> None:
+        from providers.errors import ProviderError
+        from wizard.errors import SetupError
+        from wizard.rollback import choose
+
+        try:
+            await self.session.credentials_ready()
+            plan = await choose(self.session.step_context("deploy"))
+        except (ProviderError, SetupError) as exc:
+            self.post_message(RollbackPlanned(None, self.session.redact(str(exc))))
+        except Exception as exc:
+            self.post_message(
+                RollbackPlanned(None, f"the rollback stopped unexpectedly ({type(exc).__name__})")
+            )
+        else:
+            self.post_message(RollbackPlanned(plan, None))
+
+    def _rollback_failed(self, error: str) -> None:
+        self.query_one("#check-result", Static).update(f"✗ {error}")
+        self.notify(error, severity="error", markup=False)
+        self.post_message(ProblemsFound([("Done: rollback", error)]))
+
+    @on(RollbackPlanned)
+    def _rollback_planned(self, message: RollbackPlanned) -> None:
+        from wizard.rollback import MIGRATION_ADVICE, render
+
+        message.stop()
+        self.show_spinner(False)
+        self.set_busy(False)
+        plan = message.plan
+        if plan is None:
+            self._rollback_failed(message.error or "the rollback could not be planned")
+            return
+        self.query_one("#check-result", Static).update("")
+        lines = render(plan)
+        if plan.migrations:
+            lines += ["", MIGRATION_ADVICE.format(names=", ".join(plan.migrations))]
+        listing = "\n".join(lines)
+        served = f", in place of {plan.current}" if plan.current else ""
+        if self.dry_run:
+            self.app.push_screen(
+                MessageModal(
+                    "Roll back (dry run)",
+                    f"Dry run: would promote {plan.target.id} (https://{plan.target.url}) to "
+                    f"production{served}; nothing was changed.\n\n{listing}",
+                    wide=True,
+                )
+            )
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "yes":
+                self._start_promote(plan)
+
+        # The question first: on a small terminal the list below it scrolls.
+        self.app.push_screen(
+            ConfirmModal(
+                "Roll back production",
+                f"Promote {plan.target.id} (https://{plan.target.url}) to production"
+                f"{served}?\n\n{listing}",
+                yes="Roll back",
+                safe_default=True,
+                wide=True,
+            ),
+            answered,
+        )
+
+    def _start_promote(self, plan: RollbackPlan) -> None:
+        self.set_busy(True)
+        self.show_spinner(True)
+        self.query_one("#check-result", Static).update(
+            f"Promoting {plan.target.id}; waiting until production serves it…"
+        )
+        self._promote_worker(plan)
+
+    @work(exclusive=True, exit_on_error=False, group="rollback")
+    async def _promote_worker(self, plan: RollbackPlan) -> None:
+        from providers.errors import ProviderError
+        from wizard.errors import SetupError
+        from wizard.rollback import promote
+
+        try:
+            await promote(self.session.step_context("deploy"), plan)
+        except (ProviderError, SetupError) as exc:
+            self.post_message(RolledBack(plan, self.session.redact(str(exc))))
+        except Exception as exc:
+            self.post_message(
+                RolledBack(plan, f"the rollback stopped unexpectedly ({type(exc).__name__})")
+            )
+        else:
+            self.post_message(RolledBack(plan, None))
+
+    @on(RolledBack)
+    def _rolled_back(self, message: RolledBack) -> None:
+        from wizard.rollback import MIGRATION_ADVICE
+
+        message.stop()
+        self.show_spinner(False)
+        self.set_busy(False)
+        if message.error:
+            self._rollback_failed(message.error)
+            return
+        plan = message.plan
+        done = f"Production now serves {plan.target.id} (https://{plan.target.url})."
+        text = Text(f"✓ {done}", style="green")
+        if plan.migrations:
+            text.append("\n" + MIGRATION_ADVICE.format(names=", ".join(plan.migrations)))
+        result = self.query_one("#rollback-result", Static)
+        result.update(text)
+        result.display = True
+        self.call_after_refresh(result.scroll_visible)
+        self.query_one("#check-result", Static).update(f"✓ {done}")
+        self.notify(done, title="Rolled back", markup=False)
+        # What is live changed: check it again, as after a deploy.
+        if self.session.site_is_live() and self.session.value("NEXTAUTH_URL"):
+            self.action_check()

@@ -32,14 +32,18 @@ class _Dialog(ModalScreen[str]):
         self.message = message
         # The button focused first (Enter answers it); None: the first one.
         self.focus_id: str | None = None
+        # "wide-dialog" for messages with long lines (ids and URLs side by side).
+        self.dialog_classes = ""
 
     def buttons(self) -> tuple[tuple[str, str, str], ...]:
         return self.BUTTONS
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes=f"dialog {self.dialog_classes}".strip()):
             yield Static(self.dialog_title, classes="dialog-title", markup=False)
-            yield Static(self.message, classes="dialog-message", markup=False)
+            # Scrolls when long (a rollback's list at 80×24): the buttons stay on screen.
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.message, classes="dialog-message", markup=False)
             yield from self.compose_body()
             with Horizontal(classes="dialog-buttons"):
                 for answer, label, variant in self.buttons():
@@ -100,9 +104,16 @@ class ConfirmModal(_Dialog):
     ESCAPE_ANSWER = "no"
 
     def __init__(
-        self, title: str, message: str, *, yes: str = "Apply", safe_default: bool = False
+        self,
+        title: str,
+        message: str,
+        *,
+        yes: str = "Apply",
+        safe_default: bool = False,
+        wide: bool = False,
     ) -> None:
         super().__init__(title, message)
+        self.dialog_classes = "wide-dialog" if wide else ""
         self.yes_label = yes
         # Destructive questions start on Cancel, so a stray Enter changes nothing.
         self.focus_id = "no" if safe_default else "yes"
@@ -117,6 +128,10 @@ class MessageModal(_Dialog):
 
     BUTTONS = (("ok", "OK", "primary"),)
     ESCAPE_ANSWER = "ok"
+
+    def __init__(self, title: str, message: str, *, wide: bool = False) -> None:
+        super().__init__(title, message)
+        self.dialog_classes = "wide-dialog" if wide else ""
 
 
 class SkipModal(ModalScreen[str | None]):

@@ -59,14 +59,20 @@ class CheckFinished(Message):
 
 
 def action_buttons(
-    *, skip: bool = True, check: bool = True, next_label: str = "Next"
+    *,
+    skip: bool = True,
+    check: bool = True,
+    next_label: str = "Next",
+    extra: Sequence[Button] = (),
 ) -> Horizontal:
-    """The row of buttons mirroring the keys (for the mouse)."""
+    """The row of buttons mirroring the keys (for the mouse); ``extra`` go before Next,
+    which stays last."""
     buttons = [Button("Back", id="btn-back", compact=True, action="screen.back")]
     if skip:
         buttons.append(Button("Skip", id="btn-skip", compact=True, action="screen.skip"))
     if check:
         buttons.append(Button("Check", id="btn-check", compact=True, action="screen.check"))
+    buttons.extend(extra)
     buttons.append(
         Button(next_label, id="btn-next", variant="primary", compact=True, action="screen.next")
     )

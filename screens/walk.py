@@ -66,6 +66,7 @@ class WizardScreen(Screen[None]):
         # Every problem met in this run, for the problems list (ctrl+e).
         self.problem_log: list[tuple[str, str]] = []
         self.apply_status = "pending"
+        self._auto_verified = False
         self._navigating = asyncio.Lock()
         self._keys_state: tuple[object, ...] = ()
 
@@ -137,7 +138,10 @@ class WizardScreen(Screen[None]):
         if page == "done":
             from screens.done import DonePane
 
-            return DonePane(session, dry_run=dry_run)
+            # The walk has just made the site live: the Done page checks it, once.
+            auto_verify = not self._auto_verified and session.site_is_live()
+            self._auto_verified = self._auto_verified or auto_verify
+            return DonePane(session, dry_run=dry_run, auto_verify=auto_verify)
         step = next(s for s in session.steps() if s.id == page)
         if page == "prerequisites":
             from screens.prerequisites import PrerequisitesPane

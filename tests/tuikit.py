@@ -105,6 +105,17 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 20) -> None:
+    """Settle until ``condition`` holds: work that starts after a refresh (a worker the
+    page schedules when it is shown) is not there yet for one ``settle`` to wait for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the screen never got there"
+        await settle(pilot)
+        await asyncio.sleep(0.05)
+
+
 def page(app: WizardApp) -> str:
     assert app.wizard is not None
     return app.wizard.page

@@ -1,0 +1,75 @@
+"""`apply` ends on a verified site: once production is deployed and Vercel reports its
+domain live (the deploy and domain steps done), every apply runs the post-deployment checks
+against NEXTAUTH_URL and shows them; before that, and in a dry run, the site is not probed.
+Through the real CLI, against a local site."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.site import FakeSite, good_site
+from wizard.cli import main
+from wizard.engine import Session
+from wizard.envfile import format_assignment
+
+
+@pytest.fixture
+def site() -> Iterator[FakeSite]:
+    with good_site() as s:
+        yield s
+
+
+def project(tmp_path: Path, site: FakeSite, *, live: bool) -> tuple[Path, Path]:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "package.json").write_text("{}")
+    session = Session.open(app, env={})
+    session.mark_done("deploy")
+    session.state.step("domain").memory["live"] = live
+    session.mark_done("domain")
+    inputs = tmp_path / "inputs.env"
+    inputs.write_text(format_assignment("NEXTAUTH_URL", site.url) + "\n")
+    return app, inputs
+
+
+def apply(app: Path, inputs: Path, *extra: str) -> int:
+    argv = ["--project-dir", str(app), "apply", "--yes", "--env-file", str(inputs)]
+    return main([*argv, "--only", "secrets", *extra])
+
+
+def test_apply_on_a_live_site_ends_with_its_checks(
+    tmp_path: Path, site: FakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app, inputs = project(tmp_path, site, live=True)
+    assert apply(app, inputs) == 0
+    out = capsys.readouterr().out
+    assert f"Verifying {site.url}:" in out
+    assert "Health endpoint" in out
+    assert site.count("/api/health") >= 1
+
+
+def test_a_failing_check_is_a_note_not_a_failed_apply(
+    tmp_path: Path, site: FakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.route("/api/health", status=503, body="down")
+    app, inputs = project(tmp_path, site, live=True)
+    assert apply(app, inputs, "--json") == 0  # the values were applied
+    out, err = capsys.readouterr()
+    json.loads(out)  # stdout stays one JSON document: the checks go to stderr
+    assert f"Verifying {site.url}:" in err
+    assert "the site is deployed, but some checks failed" in err
+    assert "dream-pixel-setup verify" in err
+
+
+@pytest.mark.parametrize("case", ["not live yet", "dry run"])
+def test_no_probe_before_the_site_is_live_or_in_a_dry_run(
+    tmp_path: Path, site: FakeSite, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    app, inputs = project(tmp_path, site, live=case == "dry run")
+    assert apply(app, inputs, *(["--dry-run"] if case == "dry run" else [])) == 0
+    assert "Verifying" not in capsys.readouterr().out
+    assert site.total == 0
