@@ -2,7 +2,9 @@
 the guide's Rollback Procedure as an action.
 
 ``wizard.verify.run_checks`` probes the live site in a worker: on demand (ctrl+t), and by
-itself when the walk has just made the site live (deploy and domain done). ``wizard.rollback``
+itself when the walk has just made the site live (deploy and domain done).
+``wizard.checklist_facts.gather`` answers three items from the services (backups, Sentry's
+unresolved issues, the last CI run), reads only, each time the page is shown. ``wizard.rollback``
 lists the production deployments and promotes the previous one after a confirmation
 (ctrl+b). Both are imported only then (they bring httpx). The rest of the list is the
 user's to tick.
@@ -29,11 +31,20 @@ from screens.step import action_buttons
 from wizard.checklist import CHECKLIST, item_verdict
 
 if TYPE_CHECKING:
+    from wizard.checklist_facts import Fact
     from wizard.engine import Session
     from wizard.rollback import RollbackPlan
     from wizard.verify import VerifyReport
 
 MARKS = {"pass": ("✓", "green"), "fail": ("✗", "red"), "skipped": (SKIPPED_MARK, "dim")}
+# A fact from a service: "info" is something to look at, "unknown" a service not read.
+FACT_MARKS = {**MARKS, "info": ("•", "yellow"), "unknown": ("?", "yellow")}
+
+
+class FactsRead(Message):
+    def __init__(self, facts: dict[str, Fact]) -> None:
+        super().__init__()
+        self.facts = facts
 
 
 class VerifyDone(Message):
@@ -97,6 +108,9 @@ class DonePane(Pane):
             with Vertical(id="post-checklist"):
                 for i, (item, _prefixes) in enumerate(CHECKLIST):
                     yield MarkedCheckbox(Text(item), compact=True, id=f"post-{i}")
+                    fact = Static("", id=f"fact-{i}", classes="checklist-fact")
+                    fact.display = False  # until a service answers for this item
+                    yield fact
             yield MarkedCheckbox(
                 "Include the rate-limit probe (sends up to 110 requests)",
                 compact=True,
@@ -146,6 +160,7 @@ class DonePane(Pane):
         self.query_one("#btn-check", Button).label = "Verify site"
         if self.auto_verify and not self.dry_run:
             self.call_after_refresh(self.action_check)
+        self._facts_worker()
 
     def focus_first(self) -> None:
         # ``query``, not ``query_one``: asked right after a page change, the pane may not
@@ -246,6 +261,41 @@ class DonePane(Pane):
         status.update(
             f"✗ {failed} check(s) failed on {report.url}." if failed else f"✓ {report.url} passed."
         )
+
+    # -- facts from the services ----------------------------------------------------------
+    @work(exclusive=True, exit_on_error=False, group="facts")
+    async def _facts_worker(self) -> None:
+        try:
+            from wizard.checklist_facts import gather
+
+            facts = await gather(self.session)
+        except Exception:  # gather answers for each service; this is the unforeseen
+            return
+        if facts:
+            self.post_message(FactsRead(facts))
+
+    @on(FactsRead)
+    def _facts_read(self, message: FactsRead) -> None:
+        message.stop()
+        for i, (item, _prefixes) in enumerate(CHECKLIST):
+            fact = message.facts.get(item)
+            if fact is None:
+                continue
+            for box in self.query(f"#post-{i}").results(Checkbox):
+                if fact.status == "pass":
+                    box.value = True
+                elif fact.status == "fail":
+                    box.value = False
+            for line in self.query(f"#fact-{i}").results(Static):
+                line.update(fact_text(fact))
+                line.display = True
+        problems = [
+            (f"Done: {fact.item}", f"{fact.detail} — {fact.fix}" if fact.fix else fact.detail)
+            for fact in message.facts.values()
+            if fact.status in ("fail", "unknown")
+        ]
+        if problems:
+            self.post_message(ProblemsFound(problems))
 
     # -- rollback ------------------------------------------------------------------------
     @on(Button.Pressed, "#btn-rollback")
@@ -378,3 +428,22 @@ class DonePane(Pane):
         # What is live changed: check it again, as after a deploy.
         if self.session.site_is_live() and self.session.value("NEXTAUTH_URL"):
             self.action_check()
+
+
+def fact_text(fact: Fact) -> Text:
+    """A fact under its checklist item: the mark and detail, what to do, the page to open.
+
+    Every part came from a service: appended as text (the link as a link style, never markup).
+    """
+    from rich.style import Style
+
+    mark, style = FACT_MARKS.get(fact.status, ("·", ""))
+    text = Text()
+    text.append(f"{mark} ", style=style)
+    text.append(fact.detail, style=style if fact.status in ("fail", "unknown") else "")
+    if fact.fix:
+        text.append(f"\n{fact.fix}", style="dim")
+    if fact.link:
+        text.append("\n")
+        text.append(fact.link, style=Style(link=fact.link, underline=True, dim=True))
+    return text

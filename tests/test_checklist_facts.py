@@ -77,8 +77,8 @@ class World:
         ]
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+@pytest.fixture(name="world")
+def world_fixture(tmp_path: Path) -> Iterator[World]:
     app = tmp_path / "app"
     app.mkdir()
     (app / "package.json").write_text("{}")
@@ -297,3 +297,31 @@ def test_only_reads_are_sent(world: World) -> None:
     assert set(facts) == {BACKUPS, SENTRY, CI} and set(facts) <= {i for i, _ in CHECKLIST}
     sent = world.sent()
     assert sent and all(s.startswith("GET ") for s in sent), sent
+
+
+# -- the line mode's end -----------------------------------------------------------------------
+def test_plain_ends_with_the_facts_and_checks_a_live_site_unasked(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fakes.site import good_site
+    from wizard.plain import PlainWalk
+
+    world.repo.add_run("[/] Deploy", conclusion="failure")
+    with good_site() as site:
+        session = world.session(("github", "deploy"))
+        session.set_value("NEXTAUTH_URL", site.url)
+        session.state.step("domain").memory["live"] = True
+        session.mark_done("domain")
+        walk = PlainWalk(session, dry_run=False)
+
+        def no_questions(message: str, default: bool) -> bool:
+            raise AssertionError(f"asked: {message}")
+
+        monkeypatch.setattr(walk, "confirm", no_questions)
+        walk.post_deploy()
+        assert site.count("/api/health") >= 1
+    out = capsys.readouterr().out
+    assert "From the services:" in out
+    assert f"✗ {CI}: [/] Deploy #1 on main" in out and "failure" in out
+    assert "Health endpoint" in out
+    assert BACKUPS not in out.split("From the services:")[1]  # not done: the user's to tick

@@ -1,7 +1,8 @@
 """The Done page's two actions beyond the checklist, in the real app against stand-ins:
 the site verified by itself once the walk has made it live (deploy and domain done), and
 the guide's Rollback Procedure (ctrl+b): listed, confirmed, promoted, with the database
-advice when the deployment rolled back from came with migrations."""
+advice when the deployment rolled back from came with migrations; and what the services say
+about three checklist items (backups, Sentry's unresolved issues, the last CI run)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from screens.app import WizardApp
 from screens.modals import ConfirmModal, MessageModal, ResumeModal
 from tests.fakes.site import FakeSite, good_site
 from tests.fakes.vercel import FakeVercel, Project
+from tests.test_checklist_facts import (
+    ORG,
+    PROJECT,
+    World,
+    world_fixture,  # noqa: F401 (fixture: world)
+)
 from tests.tuikit import (  # noqa: F401 (fixtures)
     fixed_local_checks_fixture,
     no_retries_fixture,
@@ -24,6 +31,8 @@ from tests.tuikit import (  # noqa: F401 (fixtures)
     settle,
     until,
 )
+from wizard.checklist import CHECKLIST
+from wizard.checklist_facts import BACKUPS, CI, SENTRY
 from wizard.engine import Session
 
 TOKEN = "vercel-test-token-0123456789"
@@ -217,3 +226,58 @@ def test_rollback_is_not_offered_before_this_walk_deployed(project: Path) -> Non
         assert "ctrl+b" not in app.screen.active_bindings  # nor in the footer
 
     run(session, script)
+
+
+# -- facts from the services -------------------------------------------------------------
+
+
+def item_index(item: str) -> int:
+    return next(i for i, (text, _) in enumerate(CHECKLIST) if text == item)
+
+
+def test_done_shows_what_the_services_say_under_their_items(world: World) -> None:
+    world.project.backups = []  # the Free plan: nothing to restore
+    world.sentry.add_issues(ORG, PROJECT, 3)
+    world.repo.add_run("[/] Deploy [bold]prod", conclusion="failure")
+    session = world.session()
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await past_resume(app, pilot)
+        assert app.wizard is not None
+        await app.wizard.goto("done")
+
+        def fact(item: str) -> str:
+            return str(app.screen.query_one(f"#fact-{item_index(item)}").render())
+
+        await until(pilot, lambda: bool(fact(CI).strip()))
+        assert "✗" in fact(BACKUPS) and "Free plan" in fact(BACKUPS)
+        assert "supabase db dump" in fact(BACKUPS)  # what to do
+        assert "/database/backups/scheduled" in fact(BACKUPS)  # where
+        assert "3 unresolved" in fact(SENTRY) and "is%3Aunresolved" in fact(SENTRY)
+        assert "[/] Deploy [bold]prod" in fact(CI)  # a service's words, as text
+        assert "failure" in fact(CI)
+        boxes = {item: app.screen.query_one(f"#post-{item_index(item)}") for item in (BACKUPS, CI)}
+        assert not any(b.value for b in boxes.values())  # type: ignore[attr-defined]
+        problems = dict(app.wizard.problem_log)
+        assert f"Done: {BACKUPS}" in problems and f"Done: {CI}" in problems
+        assert f"Done: {SENTRY}" not in problems  # something to look at, not a problem
+        assert {r.method for r in world.github.requests()} == {"GET"}
+
+    run(session, script, size=(100, 40))
+
+
+def test_a_passing_fact_ticks_its_item(world: World) -> None:
+    world.repo.add_run("CI", conclusion="success")
+    session = world.session(("github",))
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await past_resume(app, pilot)
+        assert app.wizard is not None
+        await app.wizard.goto("done")
+        box = app.screen.query_one(f"#post-{item_index(CI)}")
+        await until(pilot, lambda: bool(box.value))  # type: ignore[attr-defined]
+        # Only what was configured is answered: the other items stay the user's.
+        assert not app.screen.query_one(f"#fact-{item_index(BACKUPS)}").display
+        assert not app.screen.query_one(f"#fact-{item_index(SENTRY)}").display
+
+    run(session, script, size=(100, 40))

@@ -384,3 +384,21 @@ def _web_link(url: str) -> str | None:
     """A link fit to show and open: http(s) only, one printable line."""
     url = printable(url)
     return url if _is_web(url) and " " not in url else None
+
+
+MARKS = {"pass": "✓", "fail": "✗", "info": "•", "unknown": "?"}
+
+
+def render_lines(facts: dict[str, Fact]) -> list[str]:
+    """The facts as plain lines, in the checklist's order (the line mode and the CLI)."""
+    lines: list[str] = []
+    for item, _prefixes in CHECKLIST:
+        fact = facts.get(item)
+        if fact is None:
+            continue
+        lines.append(f"  {MARKS.get(fact.status, '·')} {item}: {fact.detail}")
+        if fact.fix:
+            lines.append(f"      {fact.fix}")
+        if fact.link:
+            lines.append(f"      {fact.link}")
+    return lines

@@ -488,7 +488,12 @@ class PlainWalk:
         url = self.session.value("NEXTAUTH_URL")
         _say("Post-deployment checklist (deployment guide): HTTPS and headers, auth flow, email, ")
         _say("payments, Sentry, backups, uploads, CI runs, CDN caching, rate limiting, migrations.")
-        if not url or not self.confirm(f"Check {url} now (once it is deployed)?", default=False):
+        self.checklist_facts()
+        # Deployed and on its domain: end on a verified site without being asked.
+        live = self.session.site_is_live()
+        if not url or not (
+            live or self.confirm(f"Check {url} now (once it is deployed)?", default=False)
+        ):
             _say(f"Later: dream-pixel-setup verify --url {url or 'https://your.site'}")
             return
         from wizard.verify import VerifyUrlError, render_text, run_checks
@@ -501,6 +506,21 @@ class PlainWalk:
         from wizard.output import use_color
 
         _say(render_text(report, use_color(sys.stdout)))
+
+    def checklist_facts(self) -> None:
+        """What the services say about backups, Sentry's issues and the last CI run."""
+        from wizard.checklist_facts import gather, render_lines
+
+        try:
+            facts = asyncio.run(gather(self.session))
+        except Exception as exc:  # gather answers per service; this is the unforeseen
+            _err(f"could not read the checklist's facts ({type(exc).__name__})")
+            return
+        lines = render_lines(facts)
+        if lines:
+            _say("From the services:")
+            for line in lines:
+                _say(line)
 
     def save_quietly(self) -> None:
         try:
