@@ -73,3 +73,24 @@ def test_no_probe_before_the_site_is_live_or_in_a_dry_run(
     assert apply(app, inputs, *(["--dry-run"] if case == "dry run" else [])) == 0
     assert "Verifying" not in capsys.readouterr().out
     assert site.total == 0
+
+
+@pytest.mark.parametrize(
+    ("live", "expected"),
+    [
+        (True, "Next: the site is live; check it again any time: dream-pixel-setup verify"),
+        (False, "Next: once the domain points at Vercel, check the live site"),
+    ],
+)
+def test_the_exit_summary_knows_the_site_is_deployed(
+    tmp_path: Path, site: FakeSite, live: bool, expected: str
+) -> None:
+    from wizard.summary import exit_summary
+
+    app, _ = project(tmp_path, site, live=live)
+    session = Session.open(app, env={})
+    for step in session.steps():
+        if session.status(step.id) == "pending":
+            session.mark_skipped(step.id, "not in this test")
+    assert expected in exit_summary(session)
+    assert "Next: deploy" not in exit_summary(session)

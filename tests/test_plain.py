@@ -134,6 +134,9 @@ def test_apply_writes_the_env_file(
     assert f"NEXTAUTH_URL={URL}" in env.read_text()
     assert env.stat().st_mode & 0o777 == 0o600
     assert "✓ Applied." in out
+    summary = out.split("✓ Applied.")[1]
+    assert "Dream Pixel setup, production: 3 of 17 steps done" in summary
+    assert ".env.production" in summary and "Progress:" in summary
     # Secrets never reach the terminal.
     secret = session.value("NEXTAUTH_SECRET")
     assert secret and secret not in out
@@ -149,7 +152,12 @@ def test_ctrl_c_saves_progress_and_exits_130(
         session, [*prerequisites(bad_first=False), *skip("no db yet"), CTRL_C], monkeypatch
     )
     assert code == 130
-    assert "progress is saved" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "progress is saved" in err
+    # The terminal keeps a summary, as the full-screen app leaves one.
+    assert "Dream Pixel setup, production: 1 of 17 steps done, 1 skipped" in out
+    assert "– Database" in out and "no db yet" in out
+    assert "Next: dream-pixel-setup" in out and "resumes at Redis" in out
     state = json.loads((project / ".dream-pixel" / "state-production.json").read_text())
     assert state["steps"]["prerequisites"]["status"] == "done"
     assert state["steps"]["database"]["status"] == "skipped"

@@ -45,11 +45,17 @@ def run_plain(session: Session, *, dry_run: bool) -> int:
         return EXIT_FAILED
     walk = PlainWalk(session, dry_run=dry_run or session.dry_run)
     try:
-        return walk.run()
+        code = walk.run()
     except (KeyboardInterrupt, EOFError):
         walk.save_quietly()
         _err("\ninterrupted: progress is saved; run dream-pixel-setup again to resume")
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    # What the terminal keeps, as the full-screen app prints it when it ends.
+    from wizard.summary import SummaryFacts, exit_summary
+
+    _say()
+    _say(exit_summary(session, SummaryFacts(dry_run=walk.dry_run, applied=walk.applied)))
+    return code
 
 
 def refuse_without_tty(session: Session, stream: TextIO) -> None:
@@ -107,6 +113,7 @@ class PlainWalk:
     def __init__(self, session: Session, *, dry_run: bool) -> None:
         self.session = session
         self.dry_run = dry_run
+        self.applied = False
         self._noticed: set[str] = set()
 
     def notice(self, text: str) -> None:
@@ -481,6 +488,7 @@ class PlainWalk:
             _err("finished steps are saved; fix the failure and run again to continue")
             return EXIT_FAILED
         _say("✓ Applied.")
+        self.applied = True
         self.post_deploy()
         return EXIT_OK
 

@@ -161,7 +161,12 @@ def next_lines(session: Session, facts: SummaryFacts) -> list[str]:
     else:
         url = session.value("NEXTAUTH_URL")
         verify = command(session, "verify", *(["--url", url] if url else []))
-        out.append(f"Next: deploy, then check the live site: {verify}")
+        if session.site_is_live():
+            out.append(f"Next: the site is live; check it again any time: {verify}")
+        elif statuses.get("deploy") == "done":
+            out.append(f"Next: once the domain points at Vercel, check the live site: {verify}")
+        else:
+            out.append(f"Next: deploy, then check the live site: {verify}")
     if skipped:
         out.append(
             f"Skipped steps are taken up again by opening them in the wizard, or with "
