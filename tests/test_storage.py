@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -398,6 +399,30 @@ def test_unreachable_endpoint_is_a_network_error(tmp_path: Path, aws: dict[str, 
         asyncio.run(storage.check(s3_ctx(tmp_path, env)))
     assert err.value.service == "AWS S3" and "could not reach" in str(err.value)
     assert "Traceback" not in str(err.value)
+
+
+def test_a_trickling_endpoint_is_cut_at_the_call_budget(tmp_path: Path) -> None:
+    """botocore bounds each read (15 s), not a whole answer: IAM answering a byte every
+    0.5 s would hold the check for half a minute. With D = 1 s the call budget is 4 s."""
+    with FakeService() as fake:
+        fake.add_route("HEAD", "/{bucket}", lambda r: Reply(200, b""))
+        fake.inject(200, trickle=0.5, method="POST", path="^/$", times=10)
+        env = {
+            "AWS_ACCESS_KEY_ID": ADMIN_ID,
+            "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET,
+            "AWS_ENDPOINT_URL": fake.url,
+            "AWS_MAX_ATTEMPTS": "1",
+            "DREAM_PIXEL_HTTP_DEADLINE": "1",
+        }
+        started = time.monotonic()
+        with pytest.raises(NetworkError) as err:
+            asyncio.run(storage.check(s3_ctx(tmp_path, env, shared=False)))
+        took = time.monotonic() - started
+    assert took < 4 + 3, f"took {took:.1f} s"
+    assert err.value.service == "AWS S3"
+    assert "no complete answer within 4 s" in str(err.value)
+    assert "DREAM_PIXEL_HTTP_DEADLINE" in err.value.hint
+    assert fake.requests("POST")  # it was IAM's answer that never ended
 
 
 def test_no_admin_credentials(

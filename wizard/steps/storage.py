@@ -18,11 +18,14 @@ no bucket policy and no GLACIER: those are skipped, and generations/ go to STAND
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from providers.errors import Conflict, PermissionDenied, ProviderError
+from providers.errors import Conflict, NetworkError, PermissionDenied, ProviderError
+from providers.http import DEADLINE_VARIABLE, request_deadline
 from providers.s3 import (
     ADMIN_DENIED_HINT,
     ADMIN_KEY,
@@ -59,9 +62,67 @@ ACCOUNT_KEY = "CLOUDFLARE_ACCOUNT_ID"
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class _Bound:
+    service: str
+    budget: float  # seconds one SDK call may take, its own retries included
+    deadline: float  # D, for the message
+
+
+# Set by check/run for the calls they make (a task's context: concurrent runs keep theirs).
+_BOUND: contextvars.ContextVar[_Bound | None] = contextvars.ContextVar(
+    "storage_bound", default=None
+)
+
+
+def _bind(ctx: StepContext, service: str) -> None:
+    """The HTTP clients' call budget (B = 4 x D) for every SDK call of this step: botocore
+    bounds each read (15 s) but not a whole answer, so an endpoint that trickles a byte
+    under every read timeout would otherwise hold the run forever."""
+    deadline = request_deadline(ctx.env)
+    _BOUND.set(_Bound(service, 4 * deadline, deadline))
+
+
 async def _call(fn: Callable[..., T], *args: Any) -> T:
-    """boto3 blocks: every call leaves the event loop."""
-    return await asyncio.to_thread(fn, *args)
+    """boto3 blocks: every call leaves the event loop, in a daemon thread bounded by the
+    step's budget. A call given up on is abandoned, not waited for (a daemon thread never
+    holds the exit, where ``asyncio.to_thread``'s executor would)."""
+    bound = _BOUND.get()
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as exc:  # handed to the awaiting task, as to_thread does
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:  # the loop is gone: nobody waits for this answer any more
+            pass
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(work,), daemon=True, name="boto3").start()
+    if bound is None:
+        return await future
+    try:
+        return await asyncio.wait_for(future, bound.budget)
+    except TimeoutError:
+        raise NetworkError(
+            bound.service,
+            f"no complete answer within {bound.budget:g} s",
+            hint=f"the endpoint is stalled or trickling: check the network and the endpoint "
+            f"(AWS_ENDPOINT_URL_*, S3_ENDPOINT), then run again ({DEADLINE_VARIABLE} "
+            f"allows more time: {bound.deadline:g} s per attempt now)",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -197,6 +258,7 @@ def _forbidden(t: Target, auth: str) -> ProviderError:
 async def check(ctx: StepContext) -> None:
     """Cheap reads that prove the credentials before anything changes."""
     t = _target(ctx)
+    _bind(ctx, t.service)
     if t.kind == "s3" and t.mode == "provision":
         bucket = await _call(_admin_bucket, t, _clients(ctx))
         if await _call(bucket.state) == "forbidden":
@@ -227,6 +289,7 @@ async def run(ctx: StepContext) -> None:
     if CHECKED not in ctx.scratch:
         await check(ctx)
     t = _target(ctx)
+    _bind(ctx, t.service)
     if t.derived_endpoint:
         if ctx.dry_run:
             ctx.pending(ENDPOINT_KEY)
