@@ -238,3 +238,38 @@ def test_snapshot_step_fields_in_256_colours(snapshot: Any, seeded: Path) -> Non
     for secret in (NEXTAUTH_SECRET, JWT_SECRET, TOKEN):
         assert secret not in svg
     assert snapshot.use_extension(SVGImageExtension) == svg
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_snapshot_rollback_confirmation(
+    snap_compare: Any, project: Path, size: tuple[int, int]
+) -> None:
+    """The Done page's rollback question: what it promotes, in place of what, the list and
+    the database advice, with Cancel focused and the buttons on screen at 80x24."""
+    from tests.fakes.vercel import FakeVercel
+
+    vercel_token = "vercel-test-token-0123456789"
+    with FakeVercel(vercel_token) as vercel:
+        vproject = vercel.add_project("dream-pixel")
+        vercel.add_deployment(vproject, age_ms=120_000)
+        newer = vercel.add_deployment(vproject, age_ms=1_000)
+        env = {
+            "VERCEL_API_URL": vercel.url,
+            "VERCEL_TOKEN": vercel_token,
+            "VERCEL_PROJECT_ID": vproject.name,
+        }
+        session = Session.open(project, env=env)
+        session.set_value("NEXTAUTH_URL", "https://dreampixel.test")
+        session.mark_done("deploy")
+        session.state.step("deploy").memory["history"] = {newer.id: ["20240301000000_credits"]}
+        session.save()
+
+        async def script(app: WizardApp, pilot: Pilot[Any]) -> None:
+            await pilot.press("escape")  # resume
+            assert app.wizard is not None
+            await app.wizard.goto("done")
+            await settle(pilot)
+            await pilot.press("ctrl+b")
+            await settle(pilot)
+
+        assert snapshot(snap_compare, session, size, script, secrets=(vercel_token,))
