@@ -237,7 +237,8 @@ def _strict_failure(gaps: list[Reference]) -> ProviderError:
         f"the workflows use {what} set nowhere: {names}",
         key=", ".join(dict.fromkeys(r.name for r in gaps)),
         hint="add them under the repository's Settings → Secrets and variables → Actions, "
-        "or run without --strict",
+        "or run without --strict (organization secrets and variables are not read: if they "
+        "come from the organization, that is why)",
     )
 
 
