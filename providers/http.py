@@ -198,12 +198,32 @@ def error_message(response: httpx.Response) -> str:
             msg = err.get("message") or err.get("code")
         elif isinstance(err, str):
             msg = body.get("error_description") or err
-        if msg is None and isinstance(body.get("errors"), list) and body["errors"]:
-            first = body["errors"][0]
+        errors = body.get("errors")
+        if msg is None and isinstance(errors, list) and errors:
+            first = errors[0]
             msg = first.get("message") if isinstance(first, dict) else first
+        elif msg is None and isinstance(errors, str):  # Better Stack: {"errors": "..."}
+            msg = errors
+        elif msg is None and isinstance(errors, dict):  # {"errors": {"field": ["why"]}}
+            msg = _first_field_error(errors)
         if msg is None:
             msg = body.get("message") or body.get("detail")
+        if msg is None:  # Django REST framework: {"field": ["why"], ...}
+            msg = _first_field_error(body)
+    elif isinstance(body, list) and body and isinstance(body[0], str):
+        msg = body[0]  # Django REST framework's ValidationError raised outside a field
     return printable(str(msg or f"HTTP {response.status_code}")[:300])
+
+
+def _first_field_error(body: dict[str, Any]) -> str | None:
+    for field_name, why in body.items():
+        if not isinstance(why, list):
+            continue  # DRF lists a field's reasons; a bare value is no message
+        while isinstance(why, list) and why:
+            why = why[0]
+        if isinstance(why, str):
+            return why if field_name == "nonFieldErrors" else f"{field_name}: {why}"
+    return None
 
 
 def map_error(

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
+from providers.http import error_message
 from tests.fakes.betterstack import FakeBetterStack
 from tests.fakes.sentry import FakeSentry
 from wizard.cli import main
@@ -97,6 +99,13 @@ def _mail_targets(w: dict) -> list[tuple[str, str]]:
     ]
 
 
+def _thresholds(monitor: dict) -> list[tuple[str, float, int]]:
+    return [
+        (c["type"], c["comparison"], c["conditionResult"])
+        for c in monitor["conditionGroup"]["conditions"]
+    ]
+
+
 def test_alerts_created_once_with_their_conditions(world, monkeypatch, capsys):
     theirs = world.sentry.project_detectors(ORG, PROJECT)[0]["id"]
     # Someone else's alert on the same project: never touched.
@@ -126,14 +135,24 @@ def test_alerts_created_once_with_their_conditions(world, monkeypatch, capsys):
         assert _mail_targets(workflows[name]) == [("issue_owners", "")]
     monitors = {d["name"]: d for d in world.sentry.project_detectors(ORG, PROJECT)}
     rate = monitors[NAMES[2]]
-    assert rate["dataSources"][0]["queryObj"]["snubaQuery"]["aggregate"] == "failure_rate()"
-    assert [(c["type"], c["comparison"]) for c in rate["conditionGroup"]["conditions"]] == [
-        ("gt", 0.01),
-        ("lte", 0.01),
-    ]
+    # failure_rate() is a fraction (1% = 0.01) measured on spans: sentry.io refuses new
+    # transaction-based monitors (see METRICS in wizard/steps/monitoring.py for the sources).
+    query = rate["dataSources"][0]["queryObj"]["snubaQuery"]
+    assert {k: query[k] for k in ("aggregate", "dataset", "eventTypes", "query", "timeWindow")} == {
+        "aggregate": "failure_rate()",
+        "dataset": "events_analytics_platform",
+        "eventTypes": ["trace_item_span"],
+        "query": "is_transaction:true",
+        "timeWindow": 3600,
+    }
+    assert _thresholds(rate) == [("gt", 0.01, 75), ("lte", 0.01, 0)]
+    assert rate["config"] == {"detectionType": "static"}
     assert workflows[NAMES[2]]["detectorIds"] == [rate["id"]]
     perf = monitors[NAMES[3]]
-    assert perf["config"]["detectionType"] == "percent"
+    # A change monitor compares the value as a percentage of the week before: +50% is 150.
+    assert perf["config"] == {"detectionType": "percent", "comparisonDelta": 604800}
+    assert _thresholds(perf) == [("gt", 150, 75), ("lte", 150, 0)]
+    assert perf["dataSources"][0]["queryObj"]["snubaQuery"]["aggregate"] == "p95(span.duration)"
     assert workflows[NAMES[3]]["detectorIds"] == [perf["id"]]
     # The issue alerts hang on the project's error monitor.
     assert workflows[NAMES[0]]["detectorIds"] == [theirs]
@@ -187,8 +206,16 @@ def test_self_hosted_without_the_new_api_gets_the_legacy_rules(world, monkeypatc
     ]
     assert rules[NAMES[1]]["actions"][0]["targetType"] == "IssueOwners"
     metric = {r["name"]: r for r in world.sentry.metric_alerts[ORG]}
-    assert metric[NAMES[2]]["aggregate"] == "failure_rate()"
-    assert metric[NAMES[3]]["comparisonDelta"] == 10080
+    rate, perf = metric[NAMES[2]], metric[NAMES[3]]
+    # Legacy metric alerts: failure_rate() is a fraction here too (0.01, not 1); a change
+    # alert takes the change itself (50%) and comparisonDelta in minutes (a week).
+    assert (rate["aggregate"], rate["dataset"], rate["thresholdType"]) == (
+        "failure_rate()", "transactions", 0
+    )  # fmt: skip
+    assert [(t["label"], t["alertThreshold"]) for t in rate["triggers"]] == [("critical", 0.01)]
+    assert rate.get("comparisonDelta") is None
+    assert (perf["aggregate"], perf["comparisonDelta"]) == ("p95(transaction.duration)", 10080)
+    assert [(t["label"], t["alertThreshold"]) for t in perf["triggers"]] == [("critical", 50)]
     assert (
         metric[NAMES[2]]["triggers"][0]["actions"][0]["targetIdentifier"]
         == (world.sentry.teams[ORG][0]["id"])
@@ -214,3 +241,105 @@ def test_without_a_better_stack_token_a_notice_says_what_to_set_up(world, monkey
     out = capsys.readouterr()
     assert f"{SITE}/api/health every 5 minutes" in out.out + out.err
     assert world.uptime.requests() == []
+
+
+def test_a_monitor_left_on_transactions_moves_to_spans(world, monkeypatch, capsys):
+    """A monitor of ours on the retired transactions dataset, or with the threshold as a
+    percentage (1 instead of 0.01), is put back; sentry.io takes that update."""
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    [rate] = [d for d in world.sentry.detectors.values() if d["name"] == NAMES[2]]
+    query = rate["dataSources"][0]["queryObj"]["snubaQuery"]
+    query.update(dataset="transactions", eventTypes=["transaction"], query="")
+    for c in rate["conditionGroup"]["conditions"]:
+        c["comparison"] = 1
+    capsys.readouterr()
+    plan = world.plan(monkeypatch, capsys)
+    assert plan[("sentry", f"monitor:{NAMES[2]}")] == "update"
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    query = rate["dataSources"][0]["queryObj"]["snubaQuery"]
+    assert (query["dataset"], query["eventTypes"]) == (
+        "events_analytics_platform",
+        ["trace_item_span"],
+    )
+    assert _thresholds(rate) == [("gt", 0.01, 75), ("lte", 0.01, 0)]
+
+
+def test_the_stand_in_refuses_transaction_monitors_as_sentry_does(world):
+    """What the step used to send (transactions dataset) is refused with Sentry's own words,
+    and the wizard's error line carries them."""
+    body = {
+        "name": "Old shape",
+        "type": "metric_issue",
+        "config": {"detectionType": "static"},
+        "dataSources": [
+            {"queryType": 1, "dataset": "transactions", "query": "", "aggregate": "failure_rate()",
+             "timeWindow": 3600, "environment": None, "eventTypes": ["transaction"]}
+        ],
+        "conditionGroup": {"logicType": "any", "conditions": [
+            {"type": "gt", "comparison": 0.01, "conditionResult": 75},
+            {"type": "lte", "comparison": 0.01, "conditionResult": 0},
+        ]},
+    }  # fmt: skip
+    url = f"{world.sentry.url}/api/0/organizations/{ORG}/projects/{PROJECT}/detectors/"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    answer = httpx.post(url, json=body, headers=headers)
+    assert answer.status_code == 400
+    assert error_message(answer).startswith("Creation of transaction-based alerts is disabled")
+    # Without a condition that resolves the issue, Sentry refuses too.
+    body["dataSources"][0].update(
+        dataset="events_analytics_platform", eventTypes=["trace_item_span"]
+    )
+    body["conditionGroup"]["conditions"].pop()
+    answer = httpx.post(url, json=body, headers=headers)
+    assert answer.status_code == 400
+    assert "Resolution condition required" in error_message(answer)
+    assert world.sentry.project_detectors(ORG, PROJECT)[0]["type"] == "error"  # nothing made
+
+
+def _bs_monitor(world: World, url: str, name: str, every: int) -> dict:
+    monitor = {
+        "id": str(len(world.uptime.monitors) + 1),
+        "type": "monitor",
+        "attributes": {
+            "url": url, "pronounceable_name": name, "monitor_type": "status",
+            "check_frequency": every, "email": True, "paused": False,
+        },
+    }  # fmt: skip
+    world.uptime.monitors.append(monitor)
+    return monitor
+
+
+def test_our_uptime_monitor_is_found_past_page_one_and_put_back(world, monkeypatch, capsys):
+    """Better Stack pages its list (50 a page, pagination.next): our monitor on page two,
+    checked hourly by hand, is PATCHed back to every 5 minutes, not created twice."""
+    health = f"{SITE}/api/health"
+    for n in range(55):  # the url filter matches substrings: all of these come back too
+        _bs_monitor(world, f"{health}?probe={n}", f"probe {n}", 60)
+    ours = _bs_monitor(world, health, "Dream Pixel — health", 3600)
+    plan = world.plan(monkeypatch, capsys)
+    assert plan[("betterstack", f"uptime:{health}")] == "update"
+    assert world.mutations() == []
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    assert [m for m in world.mutations() if "/api/v2/" in m] == [
+        f"PATCH /api/v2/monitors/{ours['id']}"
+    ]
+    assert ours["attributes"]["check_frequency"] == 300 and ours["attributes"]["email"]
+    assert len(world.uptime.monitors) == 56
+    capsys.readouterr()
+    assert world.plan(monkeypatch, capsys)[("betterstack", f"uptime:{health}")] == "unchanged"
+
+
+def test_someone_elses_uptime_monitor_of_the_url_is_left_alone(world, monkeypatch, capsys):
+    theirs = _bs_monitor(world, f"{SITE}/api/health", "Ops health", 60)
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    assert not [m for m in world.mutations() if "/api/v2/" in m]
+    assert theirs["attributes"]["check_frequency"] == 60 and len(world.uptime.monitors) == 1
+
+
+def test_a_rejected_better_stack_token_is_one_line_with_its_reason(world, monkeypatch, capsys):
+    world.uptime.token = "another-token"
+    assert world.cli(monkeypatch, "apply", "--yes") != 0
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if "BETTERSTACK_API_TOKEN" in line]
+    assert "Better Stack" in line and "Invalid Team API token" in line
+    assert "Traceback" not in err and BS_TOKEN not in err

@@ -335,6 +335,93 @@ def _detector_answer(self: FakeSentry, d: dict[str, Any], body: dict[str, Any]) 
     d["dateUpdated"] = NOW
 
 
+# What sentry.io refuses in a metric monitor, in its own words (getsentry/sentry
+# src/sentry/incidents/metric_issue_detector.py and src/sentry/snuba/snuba_query_validator.py):
+# performance data comes from spans only (the transactions datasets are being retired), event
+# types must fit the query type, one event type on events_analytics_platform, at most three
+# conditions and one of them resolving the issue.
+_TRANSACTION_DATASETS = {"transactions", "generic_metrics"}
+_QUERY_DATASETS = {
+    0: {"events"},
+    1: {"transactions", "generic_metrics", "events_analytics_platform"},
+    2: {"metrics"},
+}
+_QUERY_EVENT_TYPES = {
+    0: {"error", "default"},
+    1: {"transaction", "trace_item_log", "trace_item_span"},
+}
+_DATASET_QUERY_TYPE = {"events": 0, "metrics": 2}
+_CONDITION_TYPES = {"gt", "lt", "gte", "lte", "anomaly_detection"}
+_CONDITION_RESULTS = {75, 50, 0}
+
+
+def _refused(message: str) -> Reply:
+    return Reply(400, [message])
+
+
+def _check_detector(body: dict[str, Any], *, creating: bool) -> Reply | None:
+    for src in body.get("dataSources") or []:
+        dataset = src.get("dataset", "events")
+        if dataset in _TRANSACTION_DATASETS:
+            verb = "Creation of" if creating else "Updates to"
+            return _refused(
+                f"{verb} transaction-based alerts is disabled, as we migrate to the span "
+                "dataset. Create span-based alerts (dataset: events_analytics_platform) with "
+                "the is_transaction:true filter instead."
+            )
+        query_type = src.get("queryType", _DATASET_QUERY_TYPE.get(dataset, 1))
+        if dataset not in _QUERY_DATASETS.get(query_type, set()):
+            valid = sorted(_QUERY_DATASETS.get(query_type, set()))
+            return Reply(
+                400,
+                {
+                    "dataSources": [
+                        f"Invalid dataset for this query type. Valid datasets are {valid}"
+                    ]
+                },
+            )
+        event_types = src.get("eventTypes") or []
+        valid_types = _QUERY_EVENT_TYPES.get(query_type, set())
+        if set(event_types) - valid_types:
+            return Reply(
+                400,
+                {
+                    "dataSources": [
+                        "Invalid event types for this dataset. Valid event types are "
+                        f"{sorted(valid_types)}"
+                    ]
+                },
+            )
+        if dataset == "events_analytics_platform" and len(event_types) > 1:
+            return Reply(
+                400,
+                {
+                    "dataSources": [
+                        "Multiple event types not allowed. Valid event types are "
+                        f"{sorted(valid_types)}"
+                    ]
+                },
+            )
+    group = body.get("conditionGroup")
+    if group is not None and body.get("type", "metric_issue") == "metric_issue":
+        conditions = group.get("conditions") or []
+        if len(conditions) > 3:
+            return Reply(400, {"nonFieldErrors": ["Too many conditions"]})
+        for c in conditions:
+            if c.get("type") not in _CONDITION_TYPES:
+                return Reply(400, {"conditionGroup": [f"Unsupported type {c.get('type')}"]})
+            if c.get("conditionResult") not in _CONDITION_RESULTS:
+                return Reply(400, {"conditionGroup": ["Unsupported condition result"]})
+        resolves = any(c.get("conditionResult") == 0 for c in conditions)
+        dynamic = any(c.get("type") == "anomaly_detection" for c in conditions)
+        if not resolves and not dynamic:
+            return Reply(
+                400,
+                {"conditionGroup": ["Resolution condition required for metric issue detector."]},
+            )
+    return None
+
+
 def _list_detectors(self: FakeSentry, req: Request) -> Reply:
     if (denied := _gate(self, req, new=True)) is not None:
         return denied
@@ -350,6 +437,8 @@ def _create_detector(self: FakeSentry, req: Request) -> Reply:
     if project is None:
         return _missing()
     body = camel(req.json())
+    if (refused := _check_detector(body, creating=True)) is not None:
+        return refused
     did = self._id()
     d: dict[str, Any] = {
         "id": did,
@@ -375,7 +464,10 @@ def _update_detector(self: FakeSentry, req: Request) -> Reply:
     d = self.detectors.get(req.params["id"])
     if d is None:
         return _missing()
-    _detector_answer(self, d, camel(req.json()))
+    body = camel(req.json())
+    if (refused := _check_detector(body, creating=False)) is not None:
+        return refused
+    _detector_answer(self, d, body)
     return Reply(200, self.full(req, 200, d))
 
 

@@ -11,8 +11,9 @@ when what it does differs; alerts of other names are someone else's and never to
 Every alert mails the issue owners, or the team ``--set sentry_alert_team=<slug>``. A Sentry
 without the Monitors API (self-hosted, a 404 there) gets the legacy issue alert rules and
 metric alerts instead. The uptime monitor of ``NEXTAUTH_URL/api/health`` (every 5 minutes,
-mail on downtime) is created on Better Stack when ``BETTERSTACK_API_TOKEN`` is set;
-otherwise a notice says what to set up by hand.
+mail on downtime) is created on Better Stack when ``BETTERSTACK_API_TOKEN`` is set, and put
+back when ours ("Dream Pixel — health") checks otherwise; a monitor of that URL under another
+name is someone else's and left alone. Without the token a notice says what to set up by hand.
 """
 
 from __future__ import annotations
@@ -37,23 +38,49 @@ REGRESSIONS = PREFIX + "regressions"
 ERROR_RATE = PREFIX + "error rate above 1%"
 PERFORMANCE = PREFIX + "performance regression"
 ALERT_NAMES = (NEW_ISSUES, REGRESSIONS, ERROR_RATE, PERFORMANCE)
-UPTIME_EVERY = 300  # seconds: the guide's 5 minutes
+UPTIME_EVERY = 300  # seconds (Better Stack's check_frequency unit): the guide's 5 minutes
+UPTIME_NAME = PREFIX + "health"
 TARGET = "sentry"
 
-# What each metric monitor measures. failure_rate() is a fraction of transactions (0.01 = 1%);
-# the performance regression compares p95 with the week before (a "percent" monitor, +50%).
+# What each metric monitor measures, as Sentry documents it (checked 2026-11):
+# - Monitors (detectors) on sentry.io take performance data from spans only: a "transactions"
+#   or "generic_metrics" data source is refused with "Creation of transaction-based alerts is
+#   disabled, as we migrate to the span dataset. Create span-based alerts (dataset:
+#   events_analytics_platform) with the is_transaction:true filter instead" (getsentry/sentry
+#   src/sentry/incidents/metric_issue_detector.py). The API description's "Failure Rate Metric
+#   Monitor" is failure_rate() on events_analytics_platform, eventTypes ["trace_item_span"],
+#   queryType 1, timeWindow in seconds (tests/api-specs/sentry.json.gz, POST .../detectors/).
+#   is_transaction:true keeps it to requests (transactions), as the guide means.
+# - failure_rate() is a fraction: 1% is 0.01, on monitors and legacy metric alerts alike. Only
+#   crash-free rates are turned into percentages before the comparison (getsentry/sentry
+#   src/sentry/incidents/utils/process_update_helpers.py); Sentry's monitor form says the same
+#   ("failure_rate stores as decimal", placeholder 0.05: static/app/views/detectors/utils/
+#   metricDetectorSuffix.spec.tsx).
+# - A "percent" (change) monitor's comparison is the new value as a percentage of the old one:
+#   50% higher is 150 (static/app/views/detectors/utils/percentThreshold.tsx); its
+#   comparisonDelta is in seconds (604800 = a week). Legacy metric alerts take the change itself
+#   (alertThreshold 50) and comparisonDelta in minutes (10080).
+# - Legacy metric alerts (self-hosted without Monitors) keep the documented transactions
+#   dataset: "Failure Rate: queryType 1, dataset transactions, aggregate failure_rate()".
+SPANS = {"dataset": "events_analytics_platform", "eventTypes": ["trace_item_span"]}
 METRICS: dict[str, dict[str, Any]] = {
     ERROR_RATE: {
         "aggregate": "failure_rate()",
         "threshold": 0.01,
         "config": {"detectionType": "static"},
-        "legacy": {"alertThreshold": 1, "resolveThreshold": None},
+        "detail": "failure_rate() of requests above 0.01 (1%) over an hour",
+        "legacy": {"aggregate": "failure_rate()", "alertThreshold": 0.01},
     },
     PERFORMANCE: {
-        "aggregate": "p95(transaction.duration)",
-        "threshold": 50,
+        "aggregate": "p95(span.duration)",
+        "threshold": 150,
         "config": {"detectionType": "percent", "comparisonDelta": 604800},
-        "legacy": {"alertThreshold": 50, "comparisonDelta": 10080},
+        "detail": "p95 request duration 50% above the week before",
+        "legacy": {
+            "aggregate": "p95(transaction.duration)",
+            "alertThreshold": 50,
+            "comparisonDelta": 10080,
+        },
     },
 }
 TRIGGERS = {NEW_ISSUES: "first_seen_event", REGRESSIONS: "regression_event"}
@@ -104,12 +131,11 @@ def detector_body(name: str) -> dict[str, Any]:
         "dataSources": [
             {
                 "queryType": 1,
-                "dataset": "transactions",
-                "query": "",
+                **SPANS,
+                "query": "is_transaction:true",
                 "aggregate": m["aggregate"],
                 "timeWindow": 3600,
                 "environment": None,
-                "eventTypes": ["transaction"],
             }
         ],
         "conditionGroup": {
@@ -153,7 +179,7 @@ def _query(d: dict[str, Any]) -> dict[str, Any]:
     sources = d.get("dataSources") or [{}]
     src = sources[0] if isinstance(sources[0], dict) else {}
     q = (src.get("queryObj") or {}).get("snubaQuery") or src
-    return {k: q.get(k) for k in ("aggregate", "dataset", "query", "timeWindow")}
+    return {k: q.get(k) for k in ("aggregate", "dataset", "eventTypes", "query", "timeWindow")}
 
 
 def detector_essence(d: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +225,7 @@ def metric_alert_body(name: str, project: str, team_id: str) -> dict[str, Any]:
     legacy = m["legacy"]
     body: dict[str, Any] = {
         "name": name,
-        "aggregate": m["aggregate"],
+        "aggregate": legacy["aggregate"],
         "dataset": "transactions",
         "query": "",
         "timeWindow": 60,
@@ -299,7 +325,7 @@ async def _current(
             detector_essence,
             partial(client.create_detector, org, project, body),
             partial(client.update_detector, org),
-            f"{METRICS[name]['aggregate']} above {METRICS[name]['threshold']}",
+            METRICS[name]["detail"],
         )
         monitor_ids[name] = [did] if did else []
     for name in ALERT_NAMES:
@@ -365,7 +391,7 @@ async def _legacy(
             metric_alert_essence,
             partial(client.create_metric_alert, org, body),
             partial(client.update_metric_alert, org),
-            f"metric alert on {METRICS[name]['aggregate']}; mails team #{metric_team[1]}",
+            f"metric alert: {METRICS[name]['detail']}; mails team #{metric_team[1]}",
         )
 
 
@@ -412,12 +438,23 @@ async def _uptime(ctx: StepContext) -> None:
     detail = "every 5 minutes; e-mail on downtime"
     async with BetterStackClient(token, base_url=base) as client:
         existing = await client.find_monitors(url)
-        if existing:
+        mine = [m for m in existing if m.name == UPTIME_NAME]
+        if existing and not mine:
+            # Someone already watches this URL with a monitor of their own: left alone.
             ctx.change("betterstack", resource, "unchanged", detail, kind="resource")
+            return
+        if mine:
+            m = mine[0]
+            if (m.monitor_type, m.check_frequency, m.email) == ("status", UPTIME_EVERY, True):
+                ctx.change("betterstack", resource, "unchanged", detail, kind="resource")
+                return
+            ctx.change("betterstack", resource, "update", detail, kind="resource")
+            if not ctx.dry_run:
+                await client.update_monitor(m.id, url, UPTIME_NAME, every=UPTIME_EVERY)
             return
         ctx.change("betterstack", resource, "create", detail, kind="resource")
         if not ctx.dry_run:
-            await client.create_monitor(url, "Dream Pixel — health", every=UPTIME_EVERY)
+            await client.create_monitor(url, UPTIME_NAME, every=UPTIME_EVERY)
 
 
 async def run(ctx: StepContext) -> None:
