@@ -94,3 +94,38 @@ def test_the_exit_summary_knows_the_site_is_deployed(
             session.mark_skipped(step.id, "not in this test")
     assert expected in exit_summary(session)
     assert "Next: deploy" not in exit_summary(session)
+
+
+def test_a_full_deploy_to_a_site_on_this_machine_ends_verified(
+    tmp_path: Path,
+    site: FakeSite,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No preset state: vercel pushes, deploy watches the build to READY, domain has no DNS
+    to wait for (a loopback URL), and the apply ends with the checks against that URL."""
+    from tests.fakes.vercel import FakeVercel
+
+    token = "vercel-test-token-0123456789"
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "package.json").write_text("{}")
+    inputs = tmp_path / "inputs.env"
+    values = {"NEXTAUTH_URL": site.url, "NEXTAUTH_SECRET": "n" * 64, "JWT_SECRET": "j" * 64}
+    inputs.write_text("".join(format_assignment(k, v) + "\n" for k, v in values.items()))
+    with FakeVercel(token) as vercel:
+        vercel.build_seconds = 0.2
+        project = vercel.add_project("dream-pixel")
+        vercel.add_deployment(project, age_ms=60_000)
+        for key, value in {
+            "VERCEL_API_URL": vercel.url,
+            "VERCEL_TOKEN": token,
+            "VERCEL_PROJECT_ID": project.name,
+        }.items():
+            monkeypatch.setenv(key, value)
+        argv = ["--project-dir", str(app), "apply", "--yes", "--env-file", str(inputs)]
+        assert main([*argv, "--only", "vercel,deploy,domain"]) == 0
+        assert len([w for w in vercel.writes() if w.path == "/v13/deployments"]) == 1
+    out = capsys.readouterr().out
+    assert f"Verifying {site.url}:" in out and "Health endpoint" in out
+    assert site.count("/api/health") >= 1

@@ -198,6 +198,11 @@ async def run(ctx: StepContext) -> None:
             "Domain: no production domain to configure (NEXTAUTH_URL is not a public host, or "
             "the environment is not production)."
         )
+        url = ctx.app("NEXTAUTH_URL")
+        if not ctx.dry_run and url:
+            # A site on this machine has no DNS to wait for: once deployed, it is checked
+            # at the end like a live domain. A public IP address is not known to be served.
+            ctx.memory["live"] = is_loopback_host(urlsplit(url).hostname or "")
         return
     missing = [(d, r) for d, r in remote.domains if remote.on_project.get(d) is None]
     for domain, redirect in remote.domains:
