@@ -257,12 +257,10 @@ class WizardApp(App[int]):
     async def action_quit(self) -> None:
         wizard = self.wizard
         pane = wizard.pane if wizard else None
-        if pane is not None and pane.busy and pane.page == "apply" and not self._quit_armed:
+        work = pane.running_work() if pane is not None else None
+        if work is not None and not self._quit_armed:
             self._quit_armed = True
-            self.notify(
-                "Apply is running. Press ctrl+q again to stop it; finished steps stay recorded.",
-                severity="warning",
-            )
+            self.notify(f"{work[0]}. Press ctrl+q again to stop it; {work[1]}.", severity="warning")
             return
         self.save_progress()
         self.exit(self.exit_code)

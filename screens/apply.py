@@ -117,6 +117,9 @@ class ApplyPane(Pane):
                 row.update(self._row(step_id, text))
 
     # -- what the screen asks -----------------------------------------------------------
+    def running_work(self) -> tuple[str, str] | None:
+        return ("Apply is running", "finished steps stay recorded") if self.busy else None
+
     def can(self, action: str) -> bool | None:
         if action == "back":
             return None if self.busy else True

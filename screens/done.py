@@ -79,6 +79,18 @@ class DonePane(Pane):
         super().__init__(session, dry_run=dry_run)
         # The walk has just made the site live: check it without being asked (once).
         self.auto_verify = auto_verify
+        # A promotion sent (or about to be): its outcome must not be lost to a page change.
+        self._promoting = False
+
+    def running_work(self) -> tuple[str, str] | None:
+        if self._promoting:
+            return ("A rollback is running", "a promotion Vercel accepted still takes effect")
+        return None
+
+    def set_busy(self, busy: bool) -> None:
+        super().set_busy(busy)
+        for button in self.query("#btn-rollback").results(Button):
+            button.disabled = busy
 
     def compose(self) -> ComposeResult:
         statuses = [self.session.status(s.id) for s in self.session.steps()]
@@ -313,10 +325,15 @@ class DonePane(Pane):
 
     @work(exclusive=True, exit_on_error=False, group="rollback")
     async def _rollback_plan_worker(self) -> None:
-        from providers.errors import ProviderError
-        from wizard.errors import SetupError
-        from wizard.rollback import choose
-
+        try:
+            from providers.errors import ProviderError
+            from wizard.errors import SetupError
+            from wizard.rollback import choose
+        except Exception as exc:
+            self.post_message(
+                RollbackPlanned(None, f"cannot load the rollback ({type(exc).__name__})")
+            )
+            return
         try:
             await self.session.credentials_ready()
             plan = await choose(self.session.step_context("deploy"))
@@ -380,6 +397,7 @@ class DonePane(Pane):
         )
 
     def _start_promote(self, plan: RollbackPlan) -> None:
+        self._promoting = True
         self.set_busy(True)
         self.show_spinner(True)
         self.query_one("#check-result", Static).update(
@@ -389,10 +407,13 @@ class DonePane(Pane):
 
     @work(exclusive=True, exit_on_error=False, group="rollback")
     async def _promote_worker(self, plan: RollbackPlan) -> None:
-        from providers.errors import ProviderError
-        from wizard.errors import SetupError
-        from wizard.rollback import promote
-
+        try:
+            from providers.errors import ProviderError
+            from wizard.errors import SetupError
+            from wizard.rollback import promote
+        except Exception as exc:
+            self.post_message(RolledBack(plan, f"cannot load the rollback ({type(exc).__name__})"))
+            return
         try:
             await promote(self.session.step_context("deploy"), plan)
         except (ProviderError, SetupError) as exc:
@@ -409,6 +430,7 @@ class DonePane(Pane):
         from wizard.rollback import MIGRATION_ADVICE
 
         message.stop()
+        self._promoting = False
         self.show_spinner(False)
         self.set_busy(False)
         if message.error:

@@ -66,6 +66,11 @@ class Pane(Vertical):
     def help_text(self) -> str:
         return ""
 
+    def running_work(self) -> tuple[str, str] | None:
+        """Work that leaving this page would stop: (what runs, what stopping it leaves).
+        The walk then refuses to change page, and ctrl+q asks for a second press."""
+        return None
+
     def focus_first(self) -> None:
         """Put the cursor somewhere useful: the first usable button, else the page."""
         from textual.widgets import Button

@@ -291,8 +291,9 @@ class WizardScreen(Screen[None]):
     async def _navigate(self, message: Navigate) -> None:
         message.stop()
         pane = self.pane
-        if pane is not None and pane.busy and pane.page == "apply":
-            self.notify("Apply is running: wait for it to finish.", severity="warning")
+        work = pane.running_work() if pane is not None else None
+        if work is not None:
+            self.notify(f"{work[0]}: wait for it to finish.", severity="warning")
             return
         await self.goto(message.page)
 

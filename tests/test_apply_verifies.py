@@ -126,6 +126,8 @@ def test_a_full_deploy_to_a_site_on_this_machine_ends_verified(
         argv = ["--project-dir", str(app), "apply", "--yes", "--env-file", str(inputs)]
         assert main([*argv, "--only", "vercel,deploy,domain"]) == 0
         assert len([w for w in vercel.writes() if w.path == "/v13/deployments"]) == 1
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert f"Verifying {site.url}:" in out and "Health endpoint" in out
     assert site.count("/api/health") >= 1
+    # Said plainly: what was checked is this machine, not the Vercel deployment.
+    assert "NEXTAUTH_URL is on this machine" in out + err

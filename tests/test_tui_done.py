@@ -166,6 +166,44 @@ def test_rollback_from_done_lists_confirms_promotes_and_gives_the_database_advic
     run(session, script, size=(100, 40))
 
 
+def test_a_running_rollback_holds_the_page_and_asks_before_quitting(
+    project: Path, vercel: FakeVercel
+) -> None:
+    """Leaving Done would cancel the wait and lose the outcome of a promotion Vercel took."""
+    from screens.messages import Navigate
+
+    vproject, env = vercel_world(vercel)
+    older = vercel.add_deployment(vproject, age_ms=120_000)
+    vercel.add_deployment(vproject, age_ms=1_000)
+    session = live_session(project, "https://dreampixel.test", live=False, env=env)
+
+    async def script(app: WizardApp, pilot: Pilot[int]) -> None:
+        await past_resume(app, pilot)
+        assert app.wizard is not None
+        await app.wizard.goto("done")
+        await settle(pilot)
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        vercel.delay = 1.0  # the promotion takes a while
+        app.screen.query_one("#yes", Button).press()
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one("#btn-rollback", Button).disabled
+        app.wizard.post_message(Navigate("review"))
+        await pilot.press("ctrl+q")  # once: a warning, not an exit
+        await pilot.pause()
+        assert app.wizard.page == "done" and app.is_running
+        await until(pilot, lambda: vercel.production_of(vproject) is older)
+        vercel.delay = 0
+        await until(
+            pilot,
+            lambda: "Production now serves" in str(app.screen.query_one("#check-result").render()),
+        )
+        assert not app.screen.query_one("#btn-rollback", Button).disabled
+
+    run(session, script, size=(100, 40))
+
+
 def test_rollback_in_a_dry_run_only_says_what_it_would_promote(
     project: Path, vercel: FakeVercel
 ) -> None:

@@ -12,6 +12,7 @@ when imported.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -53,8 +54,9 @@ def run_plain(session: Session, *, dry_run: bool) -> int:
     # What the terminal keeps, as the full-screen app prints it when it ends.
     from wizard.summary import SummaryFacts, exit_summary
 
-    _say()
-    _say(exit_summary(session, SummaryFacts(dry_run=walk.dry_run, applied=walk.applied)))
+    with contextlib.suppress(KeyboardInterrupt):  # a second ctrl+c: the summary is not owed
+        _say()
+        _say(exit_summary(session, SummaryFacts(dry_run=walk.dry_run, applied=walk.applied)))
     return code
 
 
@@ -510,6 +512,9 @@ class PlainWalk:
             report = asyncio.run(run_checks(url))
         except VerifyUrlError as exc:
             _err(f"error: {exc}")
+            return
+        except KeyboardInterrupt:  # the apply is done: stopping the checks loses nothing
+            _err(f"checks stopped; later: dream-pixel-setup verify --url {url}")
             return
         from wizard.output import use_color
 

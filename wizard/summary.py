@@ -163,7 +163,7 @@ def next_lines(session: Session, facts: SummaryFacts) -> list[str]:
         verify = command(session, "verify", *(["--url", url] if url else []))
         if session.site_is_live():
             out.append(f"Next: the site is live; check it again any time: {verify}")
-        elif statuses.get("deploy") == "done":
+        elif statuses.get("deploy") == "done" and session.environment == "production":
             out.append(f"Next: once the domain points at Vercel, check the live site: {verify}")
         else:
             out.append(f"Next: deploy, then check the live site: {verify}")

@@ -199,10 +199,17 @@ async def run(ctx: StepContext) -> None:
             "the environment is not production)."
         )
         url = ctx.app("NEXTAUTH_URL")
+        local = bool(url) and is_loopback_host(urlsplit(url or "").hostname or "")
+        if local and ctx.environment == "production":
+            ctx.notice(
+                f"NEXTAUTH_URL is on this machine ({url}): the checks at the end reach it, "
+                "not the Vercel deployment. Production needs its public https:// URL there "
+                "before it goes live (auth callbacks and the Stripe webhook use it)."
+            )
         if not ctx.dry_run and url:
             # A site on this machine has no DNS to wait for: once deployed, it is checked
             # at the end like a live domain. A public IP address is not known to be served.
-            ctx.memory["live"] = is_loopback_host(urlsplit(url).hostname or "")
+            ctx.memory["live"] = local
         return
     missing = [(d, r) for d, r in remote.domains if remote.on_project.get(d) is None]
     for domain, redirect in remote.domains:

@@ -114,8 +114,11 @@ async def _call(fn: Callable[..., T], *args: Any) -> T:
     if bound is None:
         return await future
     try:
-        return await asyncio.wait_for(future, bound.budget)
+        async with asyncio.timeout(bound.budget) as within:
+            return await future
     except TimeoutError:
+        if not within.expired():
+            raise  # the SDK's own (a socket timeout): mapped like any other of its errors
         raise NetworkError(
             bound.service,
             f"no complete answer within {bound.budget:g} s",
