@@ -172,7 +172,22 @@ class DonePane(Pane):
         self.query_one("#btn-check", Button).label = "Verify site"
         if self.auto_verify and not self.dry_run:
             self.call_after_refresh(self.action_check)
+        self._show_reading()
         self._facts_worker()
+
+    def _show_reading(self) -> None:
+        """Under each item a service will answer: what is being read, until it answers."""
+        try:
+            from wizard.checklist_facts import planned
+
+            reading = planned(self.session)
+        except Exception:  # only a courtesy: the facts themselves still come
+            return
+        for i, (item, _prefixes) in enumerate(CHECKLIST):
+            if item in reading:
+                for line in self.query(f"#fact-{i}").results(Static):
+                    line.update(Text(f"· reading {reading[item]}…", style="dim"))
+                    line.display = True
 
     def focus_first(self) -> None:
         # ``query``, not ``query_one``: asked right after a page change, the pane may not
@@ -282,9 +297,8 @@ class DonePane(Pane):
 
             facts = await gather(self.session)
         except Exception:  # gather answers for each service; this is the unforeseen
-            return
-        if facts:
-            self.post_message(FactsRead(facts))
+            facts = {}
+        self.post_message(FactsRead(facts))
 
     @on(FactsRead)
     def _facts_read(self, message: FactsRead) -> None:
@@ -292,6 +306,8 @@ class DonePane(Pane):
         for i, (item, _prefixes) in enumerate(CHECKLIST):
             fact = message.facts.get(item)
             if fact is None:
+                for line in self.query(f"#fact-{i}").results(Static):
+                    line.display = False  # a "reading…" line with no answer after all
                 continue
             for box in self.query(f"#post-{i}").results(Checkbox):
                 if fact.status == "pass":

@@ -20,6 +20,7 @@ from tests.fakes.vercel import FakeVercel, Project
 from tests.test_checklist_facts import (
     ORG,
     PROJECT,
+    REPO,
     World,
     world_fixture,  # noqa: F401 (fixture: world)
 )
@@ -287,7 +288,7 @@ def test_done_shows_what_the_services_say_under_their_items(world: World) -> Non
         def fact(item: str) -> str:
             return str(app.screen.query_one(f"#fact-{item_index(item)}").render())
 
-        await until(pilot, lambda: bool(fact(CI).strip()))
+        await until(pilot, lambda: all("✗" in fact(i) for i in (BACKUPS, CI)))
         assert "✗" in fact(BACKUPS) and "Free plan" in fact(BACKUPS)
         assert "supabase db dump" in fact(BACKUPS)  # what to do
         assert "/database/backups/scheduled" in fact(BACKUPS)  # where
@@ -307,11 +308,15 @@ def test_done_shows_what_the_services_say_under_their_items(world: World) -> Non
 def test_a_passing_fact_ticks_its_item(world: World) -> None:
     world.repo.add_run("CI", conclusion="success")
     session = world.session(("github",))
+    world.github.delay = 0.5  # GitHub takes its time: the page says what it waits for
 
     async def script(app: WizardApp, pilot: Pilot[int]) -> None:
         await past_resume(app, pilot)
         assert app.wizard is not None
         await app.wizard.goto("done")
+        await pilot.pause()
+        reading = str(app.screen.query_one(f"#fact-{item_index(CI)}").render())
+        assert f"reading the workflow runs of {REPO}" in reading
         box = app.screen.query_one(f"#post-{item_index(CI)}")
         await until(pilot, lambda: bool(box.value))  # type: ignore[attr-defined]
         # Only what was configured is answered: the other items stay the user's.

@@ -93,6 +93,13 @@ class _Read:
     call: Callable[[], Awaitable[Fact]]
 
 
+def planned(session: Session) -> dict[str, str]:
+    """What ``gather`` would read with the credentials loaded so far: item -> what is read
+    ("the backups of Supabase project …"). No request: for a "reading…" line meanwhile."""
+    reads = (_backups(session), _sentry(session), _ci(session))
+    return {r.item: r.what for r in reads if r is not None}
+
+
 async def gather(session: Session, *, deadline: float = DEADLINE) -> dict[str, Fact]:
     """The facts the configured services give, keyed by checklist item text (see above)."""
     await session.credentials_ready()
