@@ -12,7 +12,8 @@ user's to tick.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -22,6 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Static
 
+from providers.errors import ProviderError
 from screens.marks import MarkedCheckbox
 from screens.messages import FinishRequested, ProblemsFound
 from screens.modals import ConfirmModal, MessageModal
@@ -29,6 +31,7 @@ from screens.pane import Pane
 from screens.sidebar import SKIPPED_MARK
 from screens.step import action_buttons
 from wizard.checklist import CHECKLIST, item_verdict
+from wizard.errors import SetupError
 
 if TYPE_CHECKING:
     from wizard.checklist_facts import Fact
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 MARKS = {"pass": ("✓", "green"), "fail": ("✗", "red"), "skipped": (SKIPPED_MARK, "dim")}
 # A fact from a service: "info" is something to look at, "unknown" a service not read.
 FACT_MARKS = {**MARKS, "info": ("•", "yellow"), "unknown": ("?", "yellow")}
+T = TypeVar("T")
 
 
 class FactsRead(Message):
@@ -341,35 +345,33 @@ class DonePane(Pane):
 
     @work(exclusive=True, exit_on_error=False, group="rollback")
     async def _rollback_plan_worker(self) -> None:
-        try:
-            from providers.errors import ProviderError
-            from wizard.errors import SetupError
+        async def plan() -> RollbackPlan:
             from wizard.rollback import choose
-        except Exception as exc:
-            self.post_message(
-                RollbackPlanned(None, f"cannot load the rollback ({type(exc).__name__})")
-            )
-            return
-        try:
+
             await self.session.credentials_ready()
-            plan = await choose(self.session.step_context("deploy"))
+            return await choose(self.session.step_context("deploy"))
+
+        found, error = await self._attempt(plan)
+        self.post_message(RollbackPlanned(found, error))
+
+    async def _attempt(self, call: Callable[[], Awaitable[T]]) -> tuple[T | None, str | None]:
+        """``call``'s result, or the one line to show instead: a service's or a setup
+        error as it says it (known secrets redacted), anything else by its type."""
+        try:
+            return await call(), None
         except (ProviderError, SetupError) as exc:
-            self.post_message(RollbackPlanned(None, self.session.redact(str(exc))))
+            return None, self.session.redact(str(exc))
         except Exception as exc:
-            self.post_message(
-                RollbackPlanned(None, f"the rollback stopped unexpectedly ({type(exc).__name__})")
-            )
-        else:
-            self.post_message(RollbackPlanned(plan, None))
+            return None, f"the rollback stopped unexpectedly ({type(exc).__name__})"
 
     def _rollback_failed(self, error: str) -> None:
         self.query_one("#check-result", Static).update(f"✗ {error}")
-        self.notify(error, severity="error", markup=False)
+        self.notify(error, severity="error")
         self.post_message(ProblemsFound([("Done: rollback", error)]))
 
     @on(RollbackPlanned)
     def _rollback_planned(self, message: RollbackPlanned) -> None:
-        from wizard.rollback import MIGRATION_ADVICE, render
+        from wizard.rollback import migration_advice, render
 
         message.stop()
         self.show_spinner(False)
@@ -380,8 +382,8 @@ class DonePane(Pane):
             return
         self.query_one("#check-result", Static).update("")
         lines = render(plan)
-        if plan.migrations:
-            lines += ["", MIGRATION_ADVICE.format(names=", ".join(plan.migrations))]
+        if advice := migration_advice(plan):
+            lines += ["", advice]
         listing = "\n".join(lines)
         served = f", in place of {plan.current}" if plan.current else ""
         if self.dry_run:
@@ -423,27 +425,17 @@ class DonePane(Pane):
 
     @work(exclusive=True, exit_on_error=False, group="rollback")
     async def _promote_worker(self, plan: RollbackPlan) -> None:
-        try:
-            from providers.errors import ProviderError
-            from wizard.errors import SetupError
+        async def promoted() -> None:
             from wizard.rollback import promote
-        except Exception as exc:
-            self.post_message(RolledBack(plan, f"cannot load the rollback ({type(exc).__name__})"))
-            return
-        try:
+
             await promote(self.session.step_context("deploy"), plan)
-        except (ProviderError, SetupError) as exc:
-            self.post_message(RolledBack(plan, self.session.redact(str(exc))))
-        except Exception as exc:
-            self.post_message(
-                RolledBack(plan, f"the rollback stopped unexpectedly ({type(exc).__name__})")
-            )
-        else:
-            self.post_message(RolledBack(plan, None))
+
+        _, error = await self._attempt(promoted)
+        self.post_message(RolledBack(plan, error))
 
     @on(RolledBack)
     def _rolled_back(self, message: RolledBack) -> None:
-        from wizard.rollback import MIGRATION_ADVICE
+        from wizard.rollback import migration_advice
 
         message.stop()
         self._promoting = False
@@ -455,14 +447,14 @@ class DonePane(Pane):
         plan = message.plan
         done = f"Production now serves {plan.target.id} (https://{plan.target.url})."
         text = Text(f"✓ {done}", style="green")
-        if plan.migrations:
-            text.append("\n" + MIGRATION_ADVICE.format(names=", ".join(plan.migrations)))
+        if advice := migration_advice(plan):
+            text.append("\n" + advice)
         result = self.query_one("#rollback-result", Static)
         result.update(text)
         result.display = True
         self.call_after_refresh(result.scroll_visible)
         self.query_one("#check-result", Static).update(f"✓ {done}")
-        self.notify(done, title="Rolled back", markup=False)
+        self.notify(done, title="Rolled back")
         # What is live changed: check it again, as after a deploy.
         if self.session.site_is_live() and self.session.value("NEXTAUTH_URL"):
             self.action_check()

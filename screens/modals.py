@@ -26,14 +26,14 @@ class _Dialog(ModalScreen[str]):
     ESCAPE_ANSWER = ""
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "escape", "Close")]
 
-    def __init__(self, title: str, message: str) -> None:
+    def __init__(self, title: str, message: str, *, wide: bool = False) -> None:
         super().__init__()
         self.dialog_title = title
         self.message = message
         # The button focused first (Enter answers it); None: the first one.
         self.focus_id: str | None = None
-        # "wide-dialog" for messages with long lines (ids and URLs side by side).
-        self.dialog_classes = ""
+        # Wide for messages with long lines (ids and URLs side by side).
+        self.dialog_classes = "wide-dialog" if wide else ""
 
     def buttons(self) -> tuple[tuple[str, str, str], ...]:
         return self.BUTTONS
@@ -112,8 +112,7 @@ class ConfirmModal(_Dialog):
         safe_default: bool = False,
         wide: bool = False,
     ) -> None:
-        super().__init__(title, message)
-        self.dialog_classes = "wide-dialog" if wide else ""
+        super().__init__(title, message, wide=wide)
         self.yes_label = yes
         # Destructive questions start on Cancel, so a stray Enter changes nothing.
         self.focus_id = "no" if safe_default else "yes"
@@ -128,10 +127,6 @@ class MessageModal(_Dialog):
 
     BUTTONS = (("ok", "OK", "primary"),)
     ESCAPE_ANSWER = "ok"
-
-    def __init__(self, title: str, message: str, *, wide: bool = False) -> None:
-        super().__init__(title, message)
-        self.dialog_classes = "wide-dialog" if wide else ""
 
 
 class SkipModal(ModalScreen[str | None]):

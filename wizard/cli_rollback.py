@@ -13,7 +13,7 @@ import sys
 
 from wizard.errors import UsageError
 from wizard.output import dump_json
-from wizard.rollback import MIGRATION_ADVICE, choose, promote, render
+from wizard.rollback import choose, migration_advice, promote, render
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         "detail": f"promote {plan.target.id}"
         + (f" (production served {plan.current})" if plan.current else ""),
     }
-    advice = MIGRATION_ADVICE.format(names=", ".join(plan.migrations)) if plan.migrations else ""
+    advice = migration_advice(plan)
     if args.dry_run:
         print(f"Dry run: would promote {plan.target.id} to production.", file=human)
         if advice:

@@ -119,6 +119,12 @@ MIGRATION_ADVICE = (
 )
 
 
+def migration_advice(plan: RollbackPlan) -> str:
+    """The guide's database advice when the deployments rolled back came with migrations
+    (empty when none did)."""
+    return MIGRATION_ADVICE.format(names=", ".join(plan.migrations)) if plan.migrations else ""
+
+
 def render(plan: RollbackPlan) -> list[str]:
     lines = ["Recent READY production deployments (newest first):"]
     for d in plan.candidates[:10]:
