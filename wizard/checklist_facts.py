@@ -93,22 +93,21 @@ class _Read:
     call: Callable[[], Awaitable[Fact]]
 
 
+def _reads(session: Session) -> list[_Read]:
+    """The reads the configured services allow (not configured: the item stays the user's)."""
+    return [r for r in (_backups(session), _sentry(session), _ci(session)) if r is not None]
+
+
 def planned(session: Session) -> dict[str, str]:
     """What ``gather`` would read with the credentials loaded so far: item -> what is read
     ("the backups of Supabase project …"). No request: for a "reading…" line meanwhile."""
-    reads = (_backups(session), _sentry(session), _ci(session))
-    return {r.item: r.what for r in reads if r is not None}
+    return {r.item: r.what for r in _reads(session)}
 
 
 async def gather(session: Session, *, deadline: float = DEADLINE) -> dict[str, Fact]:
     """The facts the configured services give, keyed by checklist item text (see above)."""
     await session.credentials_ready()
-    reads = [
-        r
-        for r in (_backups(session), _sentry(session), _ci(session))
-        if r is not None  # not configured: the item stays the user's
-    ]
-    facts = await asyncio.gather(*(_guarded(session, r, deadline) for r in reads))
+    facts = await asyncio.gather(*(_guarded(session, r, deadline) for r in _reads(session)))
     return {f.item: f for f in facts}
 
 
