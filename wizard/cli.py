@@ -101,11 +101,12 @@ def _about(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    epilog, raw = _steps_epilog(), argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog="dream-pixel-setup",
         description="Configure Dream Pixel's services, secrets, .env file, Vercel and GitHub. "
         "With no command, opens the interactive wizard.",
-        epilog=_steps_epilog(),
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dream-pixel-setup {__version__}")
@@ -118,7 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    epilog, raw = _steps_epilog(), argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "plan",
         help="show every change apply would make (a dry run)",

@@ -12,8 +12,6 @@ import asyncio
 import sys
 
 from wizard.errors import UsageError
-from wizard.output import dump_json
-from wizard.rollback import choose, migration_advice, promote, render
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
@@ -24,7 +22,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Here, not at the top: build_parser imports this module on every run of the CLI.
     from wizard.engine import Session
+    from wizard.output import dump_json
+    from wizard.rollback import choose, migration_advice, promote, render
 
     session = Session.open(args.project_dir, args.environment, dry_run=True)
     if session.environment != "production":
