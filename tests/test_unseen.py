@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -203,8 +204,16 @@ def test_a_value_vercel_shows_is_used_instead_of_a_generated_or_default_one(
     clone.vercel.add_env(clone.project, "S3_BUCKET", "dp-prod-images", type="plain")
     clone.vercel.add_env(clone.project, "AWS_REGION", "eu-west-3", type="encrypted")
 
+    before = len(clone.vercel.requests())
     code, out, err = clone.cli(monkeypatch, "plan", "--json")
     assert code == 0, err
+    # Each encrypted value is read once per run: the plan uses what was read for it.
+    reads = [
+        r.path
+        for r in clone.vercel.requests()[before:]
+        if r.method == "GET" and re.search(r"/env/[^/]+$", r.path)
+    ]
+    assert len(reads) == len(set(reads)) == 2, reads
     got = changes(out)
     for key in ("NEXTAUTH_SECRET", "S3_BUCKET", "AWS_REGION"):
         assert got[("vercel", key)]["action"] == "unchanged", key

@@ -37,6 +37,9 @@ class Remote:
     project_id: str
     project_name: str
     envs: list[EnvVar]
+    # Values read back through one request each (encrypted entries), by entry id: the plan
+    # uses what ``readable`` already read instead of asking Vercel again.
+    read: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -178,7 +181,7 @@ async def readable(ctx: StepContext, keys: Sequence[str]) -> dict[str, str]:
             async with limit:
                 got = await client.read_env(remote.project_id, entries[key].id, key=key)
             if got.value is not None:
-                found[key] = got.value
+                found[key] = remote.read[entries[key].id] = got.value
 
         async with _client(ctx, token, team) as client:
             await asyncio.gather(*(read(key) for key in unread))
@@ -219,6 +222,8 @@ async def _plan(ctx: StepContext, client: VercelClient, remote: Remote) -> list[
                 )
         elif entry.value is not None:
             _compare(item, entry.value, secret)
+        elif entry.id in remote.read:
+            _compare(item, remote.read[entry.id], secret)
         elif entry.readable:
             to_read.append(item)
         elif memo:
