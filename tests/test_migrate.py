@@ -226,3 +226,15 @@ def test_a_project_without_migrations_runs_nothing(
     out = capsys.readouterr()
     assert "Plan: nothing to do." in out.out
     assert "the project has no Prisma migrations" in out.err
+
+
+@pytest.mark.parametrize("name", ["prisma.config.ts", "prisma.config.mts", "prisma.config.mjs"])
+def test_a_seed_declared_in_any_prisma_config_file_is_found(tmp_path: Path, name: str) -> None:
+    from wizard.prisma import declared_seed
+
+    (tmp_path / "package.json").write_text("{}")
+    assert declared_seed(tmp_path) is None
+    (tmp_path / name).write_text(
+        'export default defineConfig({ migrations: { seed: "tsx prisma/seed.ts" } })\n'
+    )
+    assert declared_seed(tmp_path) == "tsx prisma/seed.ts"

@@ -21,6 +21,8 @@ from wizard.errors import SetupError
 from wizard.files import read_regular
 
 DEFAULT_SCHEMA = Path("prisma") / "schema.prisma"
+# Prisma 7's configuration file, under any of the names it accepts.
+CONFIG_FILES = ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.mjs")
 MAX_MIGRATIONS = 5000
 MAX_SQL_BYTES = 16 * 1024 * 1024
 
@@ -95,20 +97,21 @@ def schema_path(project_dir: Path) -> Path:
 
 def declared_seed(project_dir: Path) -> str | None:
     """The seed command: package.json's ``prisma.seed`` (Prisma up to 6) or the
-    ``seed`` of ``prisma.config.ts`` (Prisma 7), whichever the project declares."""
+    ``seed`` of the Prisma config file (Prisma 7), whichever the project declares."""
     seed = _prisma_section(_package_json(project_dir)).get("seed")
     if isinstance(seed, str) and seed.strip():
         return seed.strip()
-    try:
-        config = read_regular(project_dir / "prisma.config.ts", what="prisma.config.ts")
-    except SetupError:
-        return None
-    if config:
-        import re
+    import re
 
-        m = re.search(rb"""\bseed\s*:\s*(['"`])(.+?)\1""", config)
-        if m:
-            return m.group(2).decode("utf-8", "replace")
+    for name in CONFIG_FILES:
+        try:
+            config = read_regular(project_dir / name, what=name)
+        except SetupError:
+            continue
+        if config:
+            m = re.search(rb"""\bseed\s*:\s*(['"`])(.+?)\1""", config)
+            if m:
+                return m.group(2).decode("utf-8", "replace")
     return None
 
 

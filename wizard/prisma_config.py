@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.files import read_regular
-from wizard.prisma import schema_path
+from wizard.prisma import CONFIG_FILES, schema_path
 
-CONFIG_FILES = ("prisma.config.ts", "prisma.config.mts", "prisma.config.js", "prisma.config.mjs")
 _MAX = 1024 * 1024
 
 _DATASOURCE = re.compile(r"datasource\s+\w+\s*\{(?P<body>[^}]*)\}", re.S)
