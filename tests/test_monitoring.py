@@ -343,3 +343,17 @@ def test_a_rejected_better_stack_token_is_one_line_with_its_reason(world, monkey
     [line] = [line for line in err.splitlines() if "BETTERSTACK_API_TOKEN" in line]
     assert "Better Stack" in line and "Invalid Team API token" in line
     assert "Traceback" not in err and BS_TOKEN not in err
+
+
+def test_no_uptime_monitor_of_a_url_on_this_machine(world, monkeypatch, capsys):
+    """Better Stack checks from the internet: a loopback NEXTAUTH_URL is not watched."""
+    local = "http://127.0.0.1:3000"
+    world.inputs.write_text(
+        world.inputs.read_text().replace(format_assignment("NEXTAUTH_URL", SITE), "")
+        + format_assignment("NEXTAUTH_URL", local)
+        + "\n"
+    )
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    out = capsys.readouterr()
+    assert f"{local}/api/health is on this machine" in out.out + out.err
+    assert world.uptime.requests() == [] and world.uptime.monitors == []

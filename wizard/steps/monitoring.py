@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from providers.betterstack import DEFAULT_URL as BS_URL
 from providers.betterstack import SERVICE as BS_SERVICE
@@ -29,6 +30,7 @@ from providers.betterstack import URL_VARIABLE as BS_VARIABLE
 from providers.betterstack import BetterStackClient
 from providers.errors import Conflict, NotFound
 from providers.sentry import DEFAULT_URL, ORG_KEY, PROJECT_KEY, SERVICE, TOKEN_KEY, SentryAlerts
+from providers.urls import is_loopback_host
 from wizard.context import StepContext
 
 TEAM_CHOICE = "sentry_alert_team"
@@ -426,6 +428,10 @@ async def _uptime(ctx: StepContext) -> None:
     if not site:
         return
     url = site + "/api/health"
+    if is_loopback_host(urlsplit(site).hostname or ""):
+        # A monitor on the internet cannot reach this machine: nothing to watch yet.
+        ctx.notice(f"No uptime monitor: {url} is on this machine; set up one for the public URL")
+        return
     token = ctx.operator(BS_TOKEN)
     if not token:
         ctx.notice(
