@@ -137,3 +137,29 @@ def test_an_unscoped_entry_of_an_older_version_is_not_used_or_removed(
     assert found(tmp_path, "production") is None
     Session.open(tmp_path, env={}).reset()
     assert memory.store == {(SERVICE, "VERCEL_TOKEN"): TOKEN}
+
+
+@pytest.mark.parametrize(
+    ("step", "keys"),
+    [
+        ("deploy", ("VERCEL_TOKEN",)),
+        ("domain", ("VERCEL_TOKEN", "CLOUDFLARE_API_TOKEN")),
+        ("safeguards", ("GITHUB_TOKEN",)),
+    ],
+)
+def test_steps_that_borrow_credentials_read_them_from_the_keyring(
+    tmp_path: Path, memory: MemoryKeyring, step: str, keys: tuple[str, ...]
+) -> None:
+    """`apply --only deploy` (domain, safeguards) reads only the selected steps' credentials:
+    those they use from the vercel, cloudflare and github steps count too."""
+    values = {
+        "VERCEL_TOKEN": TOKEN,
+        "CLOUDFLARE_API_TOKEN": "cf-token-FROM-KEYRING-0123456789abcdefghij",
+        "GITHUB_TOKEN": "ghp_FROMkeyring0123456789abcdefghijklmnop",
+    }
+    for key, value in values.items():
+        memory.store[(SERVICE, scoped_account(tmp_path, "production", key))] = value
+    session = Session.open(tmp_path, env={})
+    session.load_keyring_credentials([step])
+    for key in keys:
+        assert session.value(key) == values[key], key

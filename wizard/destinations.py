@@ -33,10 +33,18 @@ APP_SOURCES = {
 
 
 VERCEL_STEPS = ("vercel", "deploy", "domain")
-# Operator destinations a step uses without declaring them as its own fields.
+# Operator values (credentials and destinations) a step uses without declaring them as its
+# own fields: they are the vercel, cloudflare and github steps' fields.
 BORROWED = {
-    "deploy": ("VERCEL_PROJECT_ID", "VERCEL_ORG_ID"),
-    "domain": ("VERCEL_PROJECT_ID", "VERCEL_ORG_ID", "CLOUDFLARE_ZONE"),
+    "deploy": ("VERCEL_TOKEN", "VERCEL_PROJECT_ID", "VERCEL_ORG_ID"),
+    "domain": (
+        "VERCEL_TOKEN",
+        "VERCEL_PROJECT_ID",
+        "VERCEL_ORG_ID",
+        "CLOUDFLARE_API_TOKEN",
+        "CLOUDFLARE_ZONE",
+    ),
+    "safeguards": ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "SNYK_TOKEN"),
 }
 
 

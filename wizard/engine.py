@@ -409,10 +409,7 @@ class Session:
                 return
             fields = [f for f in self.catalogue.all_fields() if f.kind == "operator" and f.secret]
             if step_ids is not None:
-                ids = list(step_ids)
-                wanted = {f.key for s in ids for f in self.visible_fields(s)}
-                if "github" in ids:
-                    wanted.update(GITHUB_SECRET_KEYS)  # pushed as secrets, owned by other steps
+                wanted = set(self.used_keys(step_ids))
                 fields = [f for f in fields if f.key in wanted]
             for f in fields:
                 if f.key not in self.values.operator:
@@ -637,12 +634,20 @@ class Session:
             )
         return problems
 
+    def used_keys(self, step_ids: Iterable[str]) -> list[str]:
+        """Every key the given steps use, in order: their own fields, the operator values
+        they borrow from other steps (deploy: Vercel's), and for github the values it
+        pushes as secrets (owned by other steps)."""
+        ids = list(step_ids)
+        keys = [f.key for s in ids for f in self.visible_fields(s)]
+        keys += [k for s in ids for k in BORROWED.get(s, ())]
+        if "github" in ids:
+            keys += GITHUB_SECRET_KEYS
+        return list(dict.fromkeys(keys))
+
     def _remembered_in(self, selected: list[str]) -> list[str]:
         """Unconfirmed remembered destinations that the selected steps would use."""
-        keys = {f.key for s in selected for f in self.visible_fields(s)}
-        keys.update(k for s in selected for k in BORROWED.get(s, ()))
-        if "github" in selected:
-            keys.update(GITHUB_SECRET_KEYS)  # pushed as secrets: the Vercel ids
+        keys = set(self.used_keys(selected))
         return [k for k in self.remembered if k in keys]
 
     def _produced_by_step(self, f: Field, alongside: Mapping[str, str] | None = None) -> bool:

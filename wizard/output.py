@@ -69,17 +69,10 @@ def dump_json(obj: dict[str, Any], stream: TextIO | None = None) -> None:
 def operator_sources(session: Session, step_ids: Iterable[str]) -> list[tuple[str, str, str]]:
     """(key, shown value, "from …") for each operator value the given steps use: public
     values in full, secrets as dots only."""
-    from wizard.catalogue import GITHUB_SECRET_KEYS
     from wizard.discover import describe_source
 
-    ids = list(step_ids)
-    keys: list[str] = []
-    for step_id in ids:
-        keys += [f.key for f in session.visible_fields(step_id) if f.kind == "operator"]
-    if "github" in ids:
-        keys += [k for k in GITHUB_SECRET_KEYS if session.catalogue.field(k)]
     rows: list[tuple[str, str, str]] = []
-    for key in dict.fromkeys(keys):
+    for key in session.used_keys(step_ids):
         f = session.catalogue.field(key)
         value = session.values.operator.get(key)
         if f is None or f.kind != "operator" or not value:
