@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from providers.errors import ProviderError
 from tests.pg_server import PgServer
 from wizard.cli import main
 from wizard.envfile import format_assignment
@@ -238,3 +239,71 @@ def test_a_seed_declared_in_any_prisma_config_file_is_found(tmp_path: Path, name
         'export default defineConfig({ migrations: { seed: "tsx prisma/seed.ts" } })\n'
     )
     assert declared_seed(tmp_path) == "tsx prisma/seed.ts"
+
+
+# -- the database step of the same run provides the URL ---------------------------------------
+POOLED = (
+    "postgresql://postgres.abcdefghijklmnop:secret-pw@aws-0-eu-west-1.pooler.supabase.com"
+    ":6543/postgres?sslmode=require&pgbouncer=true"
+)
+
+
+def migrate_ctx(project: Path, *, run_steps: set[str], dry_run: bool, **app: str):
+    from tests.stepctx import make_ctx
+
+    ctx = make_ctx("migrate", project, app=app, dry_run=dry_run)
+    ctx.run_steps = frozenset(run_steps)
+    return ctx
+
+
+def test_with_the_database_step_in_the_run_the_check_waits_for_its_urls(
+    project: Path, database: str
+) -> None:
+    """A pasted transaction-pooler URL (no DIRECT_URL) or a URL built from the Supabase
+    project: the database step provides DIRECT_URL/DATABASE_URL in its run, so the migrations
+    are read after it, not refused before it."""
+    import asyncio
+
+    from wizard.steps import migrate
+
+    ctx = migrate_ctx(
+        project, run_steps={"database", "migrate"}, dry_run=False, DATABASE_URL=POOLED
+    )
+    asyncio.run(migrate.check(ctx))  # no refusal, and nothing read yet
+    assert migrate.PROJECT not in ctx.scratch
+    ctx.values.set_app("DIRECT_URL", database, "provisioned")  # what database.run provides
+    ctx.dry_run = True  # list, do not apply
+    asyncio.run(migrate.run(ctx))
+    pending = [c.name for c in ctx.changes if c.action == "apply"]
+    assert pending and all(name.startswith("migration:") for name in pending)
+
+    # Without the database step in the run, the refusal stands (nothing would provide it).
+    alone = migrate_ctx(project, run_steps={"migrate"}, dry_run=True, DATABASE_URL=POOLED)
+    with pytest.raises(ProviderError, match="transaction pooler"):
+        asyncio.run(migrate.check(alone))
+
+
+def test_a_dry_run_lists_over_the_direct_url_the_database_step_will_provide(
+    project: Path,
+) -> None:
+    from providers.database_urls import for_prisma
+    from wizard.steps import migrate
+
+    ctx = migrate_ctx(project, run_steps={"database", "migrate"}, dry_run=True, DATABASE_URL=POOLED)
+    ctx.values.pending["DIRECT_URL"] = "database"  # what database.run says in a dry run
+    url, key = migrate.migration_url(ctx)
+    assert (url, key) == (for_prisma(POOLED).direct_url, "DIRECT_URL")
+    assert ":5432/" in url
+
+
+def test_a_dry_run_before_the_url_is_built_says_when_it_lists(project: Path) -> None:
+    import asyncio
+
+    from wizard.steps import migrate
+
+    ctx = migrate_ctx(project, run_steps={"database", "migrate"}, dry_run=True)
+    ctx.values.pending["DATABASE_URL"] = "database"  # built from the Supabase project
+    asyncio.run(migrate.check(ctx))
+    asyncio.run(migrate.run(ctx))
+    assert any("listed once the database step has built DATABASE_URL" in n for n in ctx.notices)
+    assert ctx.changes == []

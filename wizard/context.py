@@ -55,6 +55,8 @@ class StepContext:
     # Every change reported so far in this run, by every step (shared, growing): a later
     # step can see what an earlier one did or plans (deploy after the Vercel push).
     run_changes: list[Change] = field(default_factory=list)
+    # The steps this run takes (a step may need what an earlier one of them provides).
+    run_steps: frozenset[str] = frozenset()
 
     # -- reading values ------------------------------------------------------
     def app(self, key: str) -> str | None:

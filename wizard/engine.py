@@ -868,6 +868,7 @@ class Session:
         }
         for ctx in contexts.values():
             ctx.run_changes = result.changes
+            ctx.run_steps = frozenset(todo)
         # Live checks of every step first, side by side: nothing is mutated before all pass.
         checks: list[tuple[str, Awaitable[None]]] = []
         for step_id in todo:

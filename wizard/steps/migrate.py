@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.database_urls import is_pooled, query_params
+from providers.database_urls import for_prisma, is_pooled, query_params
 from providers.errors import ProviderError
 from providers.postgres import ALLOW_PASSWORD_CHOICE, run_read, scrub
 from providers.postgres import SERVICE as PG_SERVICE
@@ -35,6 +35,12 @@ def migration_url(ctx: StepContext) -> tuple[str, str]:
     direct = ctx.app("DIRECT_URL")
     if direct:
         return direct, "DIRECT_URL"
+    pasted = ctx.app("DATABASE_URL")
+    if pasted and ctx.values.pending.get("DIRECT_URL") == "database":
+        # A dry run: the database step will provide DIRECT_URL by the very same rule.
+        derived = for_prisma(pasted).direct_url
+        if derived:
+            return derived, "DIRECT_URL"
     url = ctx.require("DATABASE_URL", PG_SERVICE)
     if is_pooled(url):
         raise ProviderError(
@@ -85,7 +91,22 @@ async def _plan(ctx: StepContext) -> tuple[PrismaProject | None, MigrationPlan |
     return project, plan
 
 
+def _after_database(ctx: StepContext) -> bool:
+    """The URL migrations run over is not there yet, and the database step of this run
+    provides it (DIRECT_URL derived from a pooled DATABASE_URL, or DATABASE_URL built from
+    the Supabase project): the migrations are read in run(), after that step's."""
+    if "database" not in ctx.run_steps or read_project(ctx.project_dir) is None:
+        return False  # nothing to wait for, or nothing to read
+    try:
+        migration_url(ctx)
+    except ProviderError:
+        return True
+    return False
+
+
 async def check(ctx: StepContext) -> None:
+    if _after_database(ctx):
+        return
     ctx.scratch[PROJECT], ctx.scratch[PLAN] = await _plan(ctx)
 
 
@@ -132,7 +153,13 @@ async def _prisma(ctx: StepContext, url: str, *args: str) -> list[str]:
 
 async def run(ctx: StepContext) -> None:
     if PROJECT not in ctx.scratch:
-        await check(ctx)
+        if ctx.dry_run and _after_database(ctx):
+            ctx.notice(
+                "Migrations: listed once the database step has built DATABASE_URL (apply); "
+                "a dry run cannot read them before."
+            )
+            return
+        ctx.scratch[PROJECT], ctx.scratch[PLAN] = await _plan(ctx)
     project: PrismaProject | None = ctx.scratch[PROJECT]
     plan: MigrationPlan | None = ctx.scratch[PLAN]
     if project is None or plan is None:
