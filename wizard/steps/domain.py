@@ -85,10 +85,14 @@ async def _cloudflare_zone(ctx: StepContext, host: str) -> tuple[DnsClient, Zone
 
     client = DnsClient(token, base_url=_base_url(ctx))
     wanted = ctx.operator("CLOUDFLARE_ZONE")
-    for name in [wanted.lower()] if wanted else zone_candidates(host):
-        zone = await client.find_zone(name)
-        if zone is not None and (host == zone.name or host.endswith("." + zone.name)):
-            return client, zone
+    try:
+        for name in [wanted.lower()] if wanted else zone_candidates(host):
+            zone = await client.find_zone(name)
+            if zone is not None and (host == zone.name or host.endswith("." + zone.name)):
+                return client, zone
+    except BaseException:
+        await client.aclose()
+        raise
     await client.aclose()
     return None
 
@@ -102,15 +106,20 @@ async def check(ctx: StepContext) -> None:
     found = await _cloudflare_zone(ctx, host)
     zone = found[1] if found else None
     domains = _domains(host, zone)
-    async with _vercel(ctx) as vercel:
-        info = await vercel.project(project)
-        project_id = str(info.get("id") or project)
-        got = await asyncio.gather(
-            *(vercel.project_domain(project_id, d) for d, _ in domains),
-            *(vercel.config(d) for d, _ in domains),
-            return_exceptions=True,
-        )
-    raise_first(got)
+    try:
+        async with _vercel(ctx) as vercel:
+            info = await vercel.project(project)
+            project_id = str(info.get("id") or project)
+            got = await asyncio.gather(
+                *(vercel.project_domain(project_id, d) for d, _ in domains),
+                *(vercel.config(d) for d, _ in domains),
+                return_exceptions=True,
+            )
+        raise_first(got)
+    except BaseException:
+        if found is not None:  # the Cloudflare client is closed below on success
+            await found[0].aclose()
+        raise
     n = len(domains)
     remote = Remote(
         project=project_id,
