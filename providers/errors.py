@@ -9,6 +9,8 @@ in it), and never a control character or escape sequence: a service's words pass
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from providers.text import printable
 
 
@@ -74,3 +76,12 @@ class NetworkError(ProviderError):
 
 class InsecureURL(ProviderError):
     """A base URL that would send credentials in clear text off this machine."""
+
+
+E = TypeVar("E", bound=ProviderError)
+
+
+def rehinted(exc: E, *, key: str | None = None, hint: str) -> E:
+    """The same error (class, service, message, status) with the key and hint the caller
+    knows better: a 403 listing issues is the token's missing scope."""
+    return type(exc)(exc.service, exc.message, key=key or exc.key, hint=hint, status=exc.status)

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 from nacl.encoding import Base64Encoder
 from nacl.public import PublicKey, SealedBox
 
-from providers.errors import AuthError, BadRequest, NotFound, PermissionDenied, ProviderError
+from providers.errors import (
+    AuthError,
+    BadRequest,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    rehinted,
+)
 from providers.http import BearerApi, PageGuard
 
 SERVICE = "GitHub"
@@ -31,8 +38,6 @@ TOKEN_HINT = (
 )
 MAX_SECRET_BYTES = 48 * 1024
 PER_PAGE = 100
-
-E = TypeVar("E", bound=ProviderError)
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,6 @@ def variables_path(repo: str, environment: str | None = None) -> str:
     return secrets_path(repo, environment).removesuffix("/secrets") + "/variables"
 
 
-def _rehint(exc: E, *, key: str | None, hint: str) -> E:
-    return type(exc)(exc.service, exc.message, key=key or exc.key, hint=hint, status=exc.status)
-
-
 class GitHubClient(BearerApi):
     """Thin async client over the shared ServiceClient (retries incl. 403 rate limits)."""
 
@@ -128,13 +129,13 @@ class GitHubClient(BearerApi):
         try:
             return await self._http.request(method, path, params=params, json=json, key=key)
         except AuthError as exc:
-            raise _rehint(exc, key="GITHUB_TOKEN", hint=TOKEN_HINT) from None
+            raise rehinted(exc, key="GITHUB_TOKEN", hint=TOKEN_HINT) from None
         except PermissionDenied as exc:
-            raise _rehint(exc, key=key, hint=forbidden or exc.hint) from None
+            raise rehinted(exc, key=key, hint=forbidden or exc.hint) from None
         except NotFound as exc:
-            raise _rehint(exc, key=key, hint=not_found or exc.hint) from None
+            raise rehinted(exc, key=key, hint=not_found or exc.hint) from None
         except BadRequest as exc:
-            raise _rehint(exc, key=key, hint=invalid or exc.hint) from None
+            raise rehinted(exc, key=key, hint=invalid or exc.hint) from None
 
     # -- reads -----------------------------------------------------------------
     async def user(self) -> tuple[dict[str, Any], frozenset[str] | None]:

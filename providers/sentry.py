@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from providers.errors import AuthError, NotFound, PermissionDenied
+from providers.errors import AuthError, NotFound, PermissionDenied, rehinted
 from providers.http import BearerApi, PageGuard
 
 SERVICE = "Sentry"
@@ -59,35 +59,36 @@ class SentryClient(BearerApi):
     DEFAULT_URL = DEFAULT_URL
 
     async def _get(
-        self, path: str, *, key: str, params: dict[str, str] | None = None
+        self,
+        path: str,
+        *,
+        key: str,
+        params: dict[str, str] | None = None,
+        forbidden: str | None = None,
     ) -> httpx.Response:
-        """One GET; a rejected or under-scoped token is always the token's fault."""
+        """One GET; a rejected or under-scoped token is always the token's fault
+        (``forbidden``: what the token lacks for this read)."""
         try:
             return await self._http.request("GET", path, params=params, key=key)
         except AuthError as err:
-            raise AuthError(
-                SERVICE,
-                err.message,
+            raise rehinted(
+                err,
                 key=TOKEN_KEY,
                 hint="create a token at Settings → Auth Tokens (org:read, project:read) and "
                 "set SENTRY_AUTH_TOKEN",
-                status=err.status,
             ) from None
         except PermissionDenied as err:
-            raise PermissionDenied(
-                SERVICE,
-                err.message,
-                key=TOKEN_KEY,
-                hint="the token needs org:read and project:read",
-                status=err.status,
-            ) from None
+            hint = forbidden or "the token needs org:read and project:read"
+            raise rehinted(err, key=TOKEN_KEY, hint=hint) from None
 
-    async def _pages(self, path: str, *, key: str, params: dict[str, str]) -> list[Any]:
+    async def _pages(
+        self, path: str, *, key: str, params: dict[str, str], forbidden: str | None = None
+    ) -> list[Any]:
         items: list[Any] = []
         query = dict(params)
         guard = PageGuard(SERVICE, f"listing of {path}", key=key)
         while guard.more_allowed():
-            response = await self._get(path, key=key, params=query)
+            response = await self._get(path, key=key, params=query, forbidden=forbidden)
             page = response.json()
             page = page if isinstance(page, list) else []
             items.extend(page)
@@ -147,16 +148,13 @@ class SentryClient(BearerApi):
         # statsPeriod "" leaves out each issue's event histogram: only the count is wanted.
         params = {"query": "is:unresolved", "limit": str(cap), "statsPeriod": ""}
         try:
-            response = await self._get(path, key=PROJECT_KEY, params=params)
-        except PermissionDenied as err:
-            raise PermissionDenied(
-                SERVICE,
-                err.message,
-                key=TOKEN_KEY,
-                hint="listing issues needs the scope event:read: create a token with it at "
-                "Settings → Auth Tokens",
-                status=err.status,
-            ) from None
+            response = await self._get(
+                path,
+                key=PROJECT_KEY,
+                params=params,
+                forbidden="listing issues needs the scope event:read: create a token with it "
+                "at Settings → Auth Tokens",
+            )
         except NotFound as err:
             raise NotFound(
                 SERVICE,
@@ -174,20 +172,14 @@ class SentryClient(BearerApi):
         self, org: str, project: str, *, active_only: bool = False
     ) -> list[ClientKey]:
         path = f"/api/0/projects/{quote(org, safe='')}/{quote(project, safe='')}/keys/"
-        try:
-            data = await self._pages(
-                path, key=TOKEN_KEY, params={"status": "active"} if active_only else {}
-            )
-        except PermissionDenied as err:
-            raise PermissionDenied(
-                SERVICE,
-                err.message,
-                key=TOKEN_KEY,
-                hint="the token cannot read the project's client keys (organization tokens "
-                "sntrys_… only cover CI): use a token with project:read, or paste SENTRY_DSN "
-                "from Project Settings → Client Keys",
-                status=err.status,
-            ) from None
+        data = await self._pages(
+            path,
+            key=TOKEN_KEY,
+            params={"status": "active"} if active_only else {},
+            forbidden="the token cannot read the project's client keys (organization tokens "
+            "sntrys_… only cover CI): use a token with project:read, or paste SENTRY_DSN "
+            "from Project Settings → Client Keys",
+        )
         keys = []
         for k in data:
             dsn = k.get("dsn") or {}
@@ -234,28 +226,14 @@ class SentryAlerts(SentryClient):
         try:
             response = await self._http.request(method, path, json=body, key=TOKEN_KEY)
         except PermissionDenied as err:
-            raise PermissionDenied(
-                SERVICE,
-                err.message,
-                key=TOKEN_KEY,
-                hint=f"the token lacks the scope alerts:write ({method} {path}): create one "
-                f"with {ALERT_SCOPES}",
-                status=err.status,
-            ) from None
+            hint = f"the token lacks the scope alerts:write ({method} {path}): create one with "
+            raise rehinted(err, key=TOKEN_KEY, hint=hint + ALERT_SCOPES) from None
         data = response.json()
         return data if isinstance(data, dict) else {}
 
     async def _list(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        try:
-            items = await self._pages(path, key=TOKEN_KEY, params=params)
-        except PermissionDenied as err:
-            raise PermissionDenied(
-                SERVICE,
-                err.message,
-                key=TOKEN_KEY,
-                hint=f"the token lacks the scope alerts:read: create one with {ALERT_SCOPES}",
-                status=err.status,
-            ) from None
+        forbidden = f"the token lacks the scope alerts:read: create one with {ALERT_SCOPES}"
+        items = await self._pages(path, key=TOKEN_KEY, params=params, forbidden=forbidden)
         return [i for i in items if isinstance(i, dict)]
 
     async def list_teams(self, org: str) -> list[Team]:
