@@ -242,3 +242,16 @@ def test_plain_names_the_source_of_each_operator_value(
             assert plain.run_plain(session, dry_run=False) == 130
     assert any("(GITHUB_TOKEN) [from gh]" in m and "Enter keeps" in m for m in asked)
     assert "Repository (GITHUB_REPOSITORY) [from git remote]" in asked
+
+
+def test_values_found_on_this_machine_are_named_by_where_they_were_found(project: Path) -> None:
+    """The destinations list and the plan's "replaced by" lines say git remote / gh, the
+    way the operator-values list does, never "given"."""
+    session = open_session(project)
+    session.values.operator.update(GITHUB_REPOSITORY="acme/dream-pixel", GITHUB_TOKEN="t" * 40)
+    session.values.operator_source.update(
+        GITHUB_REPOSITORY=discover.GIT_REMOTE, GITHUB_TOKEN=discover.GH
+    )
+    [repo] = [d for d in session.destinations(["github"]) if d.name == "acme/dream-pixel"]
+    assert repo.source == "git remote"
+    assert session.values.origin("GITHUB_TOKEN", "production") == "the value from gh"

@@ -64,8 +64,13 @@ def collect_destinations(session: Session, selected: list[str]) -> list[Destinat
     env_file = f".env.{s.environment}"
 
     def op(key: str) -> tuple[str | None, str]:
+        from wizard.discover import describe_source
+
         value = s.values.operator.get(key)
-        return value, OPERATOR_SOURCES.get(s.values.operator_source.get(key, ""), "given")
+        source = s.values.operator_source.get(key, "")
+        # Found on this machine (git remote, gh, .vercel/project.json): said as such.
+        found = describe_source(source).removeprefix("from ")
+        return value, OPERATOR_SOURCES.get(source) or found or "given"
 
     def app(key: str) -> tuple[str | None, str]:
         value = s.values.app.get(key)

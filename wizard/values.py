@@ -76,7 +76,12 @@ class ValueStore:
             if source == "existing":
                 return f"the value in .env.{environment}"
             return _ORIGIN.get(source or "", "the value here")
-        return _OPERATOR_ORIGIN.get(self.operator_source.get(key, ""), "the value given")
+        found = self.operator_source.get(key, "")
+        if found in _OPERATOR_ORIGIN or not found:
+            return _OPERATOR_ORIGIN.get(found, "the value given")
+        from wizard.discover import describe_source  # found on this machine: gh, git remote
+
+        return f"the value {describe_source(found)}"
 
     def get(self, key: str) -> str | None:
         if key in self.app:
