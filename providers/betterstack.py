@@ -86,6 +86,7 @@ class BetterStackClient(BearerApi):
                     hint="use a team's Uptime API token (Integrations → API → Uptime)",
                     status=err.status,
                 ) from None
+            data = data if isinstance(data, dict) else {}  # not the documented shape: no page
             items = [i for i in (data.get("data") or []) if isinstance(i, dict)]
             found.extend(_monitor(i) for i in items)
             nxt = (data.get("pagination") or {}).get("next")
@@ -100,7 +101,8 @@ class BetterStackClient(BearerApi):
     async def create_monitor(self, url: str, name: str, *, every: int) -> Monitor:
         body = monitor_body(url, name, every=every)
         response = await self._http.request("POST", "/api/v2/monitors", json=body, key=TOKEN_KEY)
-        return _monitor(response.json().get("data") or {})
+        answer = response.json()
+        return _monitor((answer.get("data") if isinstance(answer, dict) else None) or {})
 
     async def update_monitor(self, monitor_id: str, url: str, name: str, *, every: int) -> None:
         path = f"/api/v2/monitors/{quote(monitor_id, safe='')}"

@@ -91,9 +91,12 @@ async def run_prisma(
         status = await asyncio.wait_for(proc.wait(), timeout=10)
     except TimeoutError:
         _kill_group(proc)
+        with contextlib.suppress(TimeoutError):  # reaped, not left a zombie
+            await asyncio.wait_for(proc.wait(), timeout=5)
+        span = f"{deadline / 60:g} minutes" if deadline >= 60 else f"{deadline:g} s"
         raise ProviderError(
             SERVICE,
-            f"prisma {' '.join(args)} did not finish within {int(deadline // 60)} minutes",
+            f"prisma {' '.join(args)} did not finish within {span}",
             hint="check the database for locks (pg_stat_activity), then run again",
         ) from None
     except BaseException:

@@ -307,3 +307,34 @@ def test_a_dry_run_before_the_url_is_built_says_when_it_lists(project: Path) -> 
     asyncio.run(migrate.run(ctx))
     assert any("listed once the database step has built DATABASE_URL" in n for n in ctx.notices)
     assert ctx.changes == []
+
+
+def test_a_prisma_that_never_ends_is_stopped_at_its_deadline_and_reaped(tmp_path: Path) -> None:
+    import asyncio
+    import os
+    import time
+
+    from providers.prisma_cli import run_prisma
+
+    bin_dir = tmp_path / "node_modules" / ".bin"
+    bin_dir.mkdir(parents=True)
+    (tmp_path / "package.json").write_text("{}")
+    hang = bin_dir / "prisma"
+    hang.write_text("#!/bin/sh\necho applying\nexec sleep 60\n")
+    hang.chmod(0o755)
+    lines: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as err:
+        asyncio.run(
+            run_prisma(
+                ["migrate", "deploy"],
+                project_dir=tmp_path,
+                env={"PATH": os.environ["PATH"]},
+                on_line=lines.append,
+                redact=lambda line: line,
+                deadline=1.5,
+            )
+        )
+    assert time.monotonic() - started < 15
+    assert "did not finish within 1.5 s" in str(err.value)
+    assert lines == ["applying"]

@@ -357,3 +357,10 @@ def test_no_uptime_monitor_of_a_url_on_this_machine(world, monkeypatch, capsys):
     out = capsys.readouterr()
     assert f"{local}/api/health is on this machine" in out.out + out.err
     assert world.uptime.requests() == [] and world.uptime.monitors == []
+
+
+def test_a_listing_that_is_not_an_object_is_no_page_not_a_crash(world, monkeypatch, capsys):
+    world.uptime.inject(200, body=["not", "a", "page"], method="GET", path="^/api/v2/monitors")
+    assert world.cli(monkeypatch, "apply", "--yes") == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert len(world.uptime.monitors) == 1  # none seen: ours created
