@@ -94,6 +94,11 @@ def request_deadline(env: Mapping[str, str] | None = None) -> float:
     return min(max(value, 1.0), 300.0)
 
 
+def call_budget(deadline: float) -> float:
+    """B: what one call may take in all, retries and waits included (4 x D)."""
+    return 4 * deadline
+
+
 class PageGuard:
     """Bounds a paginated listing: ``MAX_PAGES`` pages at most, and none after a page
     that brought nothing new (a server whose total or cursor never ends would otherwise
@@ -276,7 +281,7 @@ class ServiceClient:
         self.base_url = checked_base_url(service, base_url, variable=variable)
         self.retry = retry or RetryPolicy()
         self.deadline = deadline if deadline is not None else request_deadline()
-        self.budget = max(self.retry.budget or 4 * self.deadline, self.deadline)
+        self.budget = max(self.retry.budget or call_budget(self.deadline), self.deadline)
         self.max_body = max_body
         self._sleep: Sleep = sleep or asyncio.sleep
         self._client = httpx.AsyncClient(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from providers.errors import Conflict, NetworkError, PermissionDenied, ProviderError
-from providers.http import DEADLINE_VARIABLE, request_deadline
+from providers.http import DEADLINE_VARIABLE, call_budget, request_deadline
 from providers.s3 import (
     ADMIN_DENIED_HINT,
     ADMIN_KEY,
@@ -80,7 +80,7 @@ def _bind(ctx: StepContext, service: str) -> None:
     bounds each read (15 s) but not a whole answer, so an endpoint that trickles a byte
     under every read timeout would otherwise hold the run forever."""
     deadline = request_deadline(ctx.env)
-    _BOUND.set(_Bound(service, 4 * deadline, deadline))
+    _BOUND.set(_Bound(service, call_budget(deadline), deadline))
 
 
 async def _call(fn: Callable[..., T], *args: Any) -> T:
