@@ -21,17 +21,12 @@ from typing import Any, cast
 
 from providers import snyk
 from providers.errors import PermissionDenied
-from providers.github import (
-    DEFAULT_BASE_URL,
-    SERVICE,
-    TOKEN_HINT,
-    require_repo_scope,
-    split_repository,
-)
+from providers.github import DEFAULT_BASE_URL, SERVICE, require_repo_scope
 from providers.github_security import SCANNING, PlanRefused, SecurityClient, admin_needed
 from wizard.atomic import write_atomic
 from wizard.context import StepContext, raise_first
 from wizard.files import read_regular, refuse_link
+from wizard.steps.github import _settings as github_settings
 
 TARGET = "github"
 SCRATCH = "safeguards.remote"
@@ -67,9 +62,8 @@ class Remote:
 
 
 def _settings(ctx: StepContext) -> tuple[str, str]:
-    token = ctx.require("GITHUB_TOKEN", SERVICE, TOKEN_HINT)
-    repo = ctx.require("GITHUB_REPOSITORY", SERVICE, "set it to owner/name").strip()
-    split_repository(repo)
+    """The github step's token and repository (this step's Actions environment: none)."""
+    token, repo, _ = github_settings(ctx)
     return token, repo
 
 
