@@ -92,9 +92,14 @@ def split_repository(repo: str) -> tuple[str, str]:
     return owner, name
 
 
-def secrets_path(repo: str, environment: str | None = None) -> str:
+def repo_path(repo: str) -> str:
+    """``/repos/{owner}/{name}``, each part quoted."""
     owner, name = split_repository(repo)
-    base = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def secrets_path(repo: str, environment: str | None = None) -> str:
+    base = repo_path(repo)
     if environment:
         return f"{base}/environments/{quote(environment, safe='')}/secrets"
     return f"{base}/actions/secrets"
@@ -155,11 +160,10 @@ class GitHubClient(BearerApi):
         return (body if isinstance(body, dict) else {}), scopes
 
     async def repository(self, repo: str) -> dict[str, Any]:
-        owner, name = split_repository(repo)
         body = (
             await self._request(
                 "GET",
-                f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}",
+                repo_path(repo),
                 key="GITHUB_REPOSITORY",
                 not_found=(
                     f"no repository {repo} visible to this token: check GITHUB_REPOSITORY; a "
@@ -171,11 +175,7 @@ class GitHubClient(BearerApi):
         return body if isinstance(body, dict) else {}
 
     async def environment(self, repo: str, environment: str) -> dict[str, Any]:
-        owner, name = split_repository(repo)
-        path = (
-            f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-            f"/environments/{quote(environment, safe='')}"
-        )
+        path = f"{repo_path(repo)}/environments/{quote(environment, safe='')}"
         body = (
             await self._request(
                 "GET",
@@ -191,11 +191,10 @@ class GitHubClient(BearerApi):
 
     async def latest_run(self, repo: str, branch: str) -> WorkflowRun | None:
         """The newest workflow run on ``branch`` (runs are listed newest first), or None."""
-        owner, name = split_repository(repo)
         body = (
             await self._request(
                 "GET",
-                f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}/actions/runs",
+                f"{repo_path(repo)}/actions/runs",
                 params={"branch": branch, "per_page": 1, "exclude_pull_requests": "true"},
                 key="GITHUB_TOKEN",
                 forbidden=(

@@ -10,18 +10,11 @@ repository: a fine-grained token needs Administration: read and write.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from providers.errors import BadRequest, NotFound
-from providers.github import TOKEN_URL, GitHubClient, split_repository
+from providers.github import TOKEN_URL, GitHubClient, repo_path
 
 ADMIN_PERMISSION = "Administration: read and write"
 SCANNING = ("secret_scanning", "secret_scanning_push_protection")
-
-
-def _repo_path(repo: str) -> str:
-    owner, name = split_repository(repo)
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
 def admin_needed(repo: str) -> str:
@@ -45,7 +38,7 @@ class SecurityClient(GitHubClient):
         try:
             response = await self._request(
                 "GET",
-                _repo_path(repo) + "/" + what,
+                repo_path(repo) + "/" + what,
                 key="GITHUB_TOKEN",
                 forbidden=admin_needed(repo),
             )
@@ -66,7 +59,7 @@ class SecurityClient(GitHubClient):
         """``PUT`` vulnerability-alerts or automated-security-fixes (204, safe to repeat)."""
         await self._request(
             "PUT",
-            _repo_path(repo) + "/" + what,
+            repo_path(repo) + "/" + what,
             key="GITHUB_TOKEN",
             forbidden=admin_needed(repo),
             not_found=admin_needed(repo),
@@ -79,7 +72,7 @@ class SecurityClient(GitHubClient):
         try:
             await self._request(
                 "PATCH",
-                _repo_path(repo),
+                repo_path(repo),
                 json=body,
                 key="GITHUB_TOKEN",
                 forbidden=admin_needed(repo),
