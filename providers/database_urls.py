@@ -45,8 +45,14 @@ NEON_CONNECT_TIMEOUT = "15"
 
 Pooler = Literal["supabase-transaction", "neon-pooled"]
 # Supabase's dedicated pooler: PgBouncer in transaction mode on the direct host's port 6543.
-_SUPABASE_DIRECT = re.compile(r"^db\.[a-z0-9]+\.supabase\.co$", re.IGNORECASE)
+_SUPABASE_DIRECT = re.compile(r"^db\.([a-z0-9]+)\.supabase\.co$", re.IGNORECASE)
 _NEON_POOLED = re.compile(r"^(ep-[a-z0-9-]+?)-pooler\.(.+\.neon\.tech)$", re.IGNORECASE)
+
+
+def supabase_ref(host: str) -> str | None:
+    """The project ref of Supabase's direct host db.<ref>.supabase.co, else None."""
+    match = _SUPABASE_DIRECT.match(host)
+    return match.group(1) if match else None
 
 
 def _pairs(query: str) -> list[tuple[str, str]]:
@@ -115,7 +121,7 @@ def without_params(url: str, names: frozenset[str]) -> str:
 def pooler_of(url: str) -> Pooler | None:
     """Which transaction pooler ``url`` goes through, if a known one."""
     host = url_host(url).lower()
-    supabase = host.endswith(".pooler.supabase.com") or _SUPABASE_DIRECT.match(host)
+    supabase = host.endswith(".pooler.supabase.com") or supabase_ref(host)
     if supabase and url_port(url) == SUPABASE_TRANSACTION_PORT:
         return "supabase-transaction"
     if _NEON_POOLED.match(host):

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from providers.database_urls import libpq_url, url_host
+from providers.database_urls import libpq_url, supabase_ref, url_host
 from providers.errors import (
     AuthError,
     BadRequest,
@@ -59,7 +59,6 @@ LIBPQ_REQUIRE_AUTH = 160000
 # this file, to the pooler and the direct host alike. SHA-256 80:70:25:AD:…:72:E6:CA:FA.
 SUPABASE_ROOT_CA = Path(__file__).resolve().parent.parent / "assets" / "supabase-root-2021.crt"
 
-_SUPABASE_DIRECT = re.compile(r"^db\.([a-z0-9]+)\.supabase\.co$", re.IGNORECASE)
 # user:password@ inside any URL, and password=... in key/value connection strings.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -207,12 +206,6 @@ def scrub(text: str, url: str, *secrets: str) -> str:
     for secret in sorted(hidden, key=len, reverse=True):
         out = out.replace(secret, "***")
     return out
-
-
-def supabase_ref(host: str) -> str | None:
-    """The project ref of Supabase's direct host db.<ref>.supabase.co, else None."""
-    match = _SUPABASE_DIRECT.match(host)
-    return match.group(1) if match else None
 
 
 def _pooler_hint(ref: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from providers.database_urls import supabase_ref
 from providers.errors import AuthError, BadRequest, NotFound, PermissionDenied
 from providers.http import BearerApi
 
@@ -29,7 +30,6 @@ TOKEN_HINT = "create a personal access token at https://supabase.com/dashboard/a
 DASHBOARD_URL = "https://supabase.com/dashboard"
 # A project ref as the Management API describes it: 20 lower-case letters.
 _REF = re.compile(r"^[a-z]{20}$")
-_DIRECT_HOST = re.compile(r"^db\.([a-z]{20})\.supabase\.co$")
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ def project_ref(url: str) -> str | None:
         host, user = (parts.hostname or "").lower(), parts.username or ""
     except ValueError:
         return None
-    if m := _DIRECT_HOST.match(host):
-        return m.group(1)
+    if (direct := supabase_ref(host)) is not None:
+        return direct if _REF.match(direct) else None
     if host.endswith(".pooler.supabase.com") and "." in user:
         ref = user.rsplit(".", 1)[1].lower()
         return ref if _REF.match(ref) else None

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import asyncio
 
-from providers.database_urls import PrismaUrls, for_prisma, is_pooled
+from providers.database_urls import PrismaUrls, for_prisma, is_pooled, supabase_ref
 from providers.errors import NotFound, ProviderError
 from providers.postgres import (
     ALLOW_PASSWORD_CHOICE,
     URL_KEY,
     ServerInfo,
     check_connection,
-    supabase_ref,
 )
 from providers.postgres import SERVICE as PG_SERVICE
 from providers.supabase import (
