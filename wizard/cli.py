@@ -596,14 +596,7 @@ def _status(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        dump_json(
-            {
-                "environment": args.environment,
-                "steps": [
-                    {"id": r["id"], "status": r["status"], "reason": r["reason"]} for r in rows
-                ],
-            }
-        )
+        dump_json({"environment": args.environment, "steps": rows})
         return 0
     marks = {"done": "✓", "pending": "·", "failed": "✗", "skipped": "–"}
     print(f"Progress for {args.environment}:")

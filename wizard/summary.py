@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.state import STATE_DIR
+from wizard.state import state_path
 
 if TYPE_CHECKING:
     from wizard.engine import RunResult, Session
@@ -121,7 +121,7 @@ def unkept_values(session: Session) -> list[str]:
 def kept_lines(session: Session, facts: SummaryFacts) -> list[str]:
     if facts.dry_run:
         return ["Progress: not saved (dry run); answers typed in this run are not kept."]
-    state = session.project_dir / STATE_DIR / f"state-{session.environment}.json"
+    state = state_path(session.project_dir, session.environment)
     out = [f"Progress: {state} (no secret in it)."]
     keyring = sorted(k for k, src in session.values.operator_source.items() if src == "keyring")
     if keyring:

@@ -111,13 +111,18 @@ async def check(ctx: StepContext) -> None:
     ctx.scratch[SCRATCH] = await _remote(ctx)
 
 
-def _reason(ctx: StepContext, remote: Remote) -> str | None:
-    """Why a deployment is needed now, or None."""
-    pushed = [
+def _vercel_pushes(changes: list[Any]) -> list[str]:
+    """The Vercel values a run adds, updates or removes (they serve only new deployments)."""
+    return [
         c.name
-        for c in ctx.run_changes
+        for c in changes
         if c.target == "vercel" and c.kind == "key" and c.action in ("add", "update", "remove")
     ]
+
+
+def _reason(ctx: StepContext, remote: Remote) -> str | None:
+    """Why a deployment is needed now, or None."""
+    pushed = _vercel_pushes(ctx.run_changes)
     if pushed:
         return f"{len(pushed)} Vercel value{'s' if len(pushed) > 1 else ''} changed in this run"
     if remote.production is None:
@@ -262,10 +267,7 @@ def _remember_migrations(ctx: StepContext, deployment_id: str) -> None:
 
 def redeploy_notice(changes: list[Any]) -> str | None:
     """The notice when Vercel values changed but the deploy step did not run."""
-    if any(
-        c.target == "vercel" and c.kind == "key" and c.action in ("add", "update", "remove")
-        for c in changes
-    ):
+    if _vercel_pushes(changes):
         return (
             "Vercel: values take effect on the next deployment (the deploy step was skipped): "
             "run `dream-pixel-setup apply --only deploy` or redeploy in Vercel."
