@@ -400,9 +400,9 @@ def _run_lock(
     from wizard.lock import run_lock
 
     name = "dream-pixel-setup " + (command or ("--plain" if args.plain else "(the wizard)"))
-    project_dir = args.project_dir.resolve()
-    if not project_dir.is_dir():
-        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    from wizard.state import project_folder
+
+    project_dir = project_folder(args.project_dir)
     return run_lock(project_dir, args.environment, name, on_wait=lambda text: _err(f"note: {text}"))
 
 
@@ -579,11 +579,9 @@ def _report_failures(failures: dict[str, str]) -> int:
 def _status(args: argparse.Namespace) -> int:
     from wizard.catalogue import STEPS
     from wizard.output import dump_json
-    from wizard.state import load_state
+    from wizard.state import load_state, project_folder
 
-    project_dir = args.project_dir.resolve()
-    if not project_dir.is_dir():
-        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    project_dir = project_folder(args.project_dir)
     state = load_state(project_dir, args.environment)
     rows = []
     for s in STEPS:
@@ -613,11 +611,9 @@ def _reset(args: argparse.Namespace) -> int:
     if args.dry_run:
         raise UsageError("reset has no dry run: `status` shows what would be forgotten")
     from wizard.lock import run_lock
-    from wizard.state import state_path
+    from wizard.state import project_folder, state_path
 
-    project_dir = args.project_dir.resolve()
-    if not project_dir.is_dir():
-        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    project_dir = project_folder(args.project_dir)
     # Under the run lock (when there is a folder to hold it in): an apply that has not
     # saved yet is waited for, not taken for "nothing saved".
     held = (

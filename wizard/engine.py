@@ -53,6 +53,7 @@ from wizard.state import (
     digest_key_exists,
     load_digest_key,
     load_state,
+    project_folder,
     save_state,
     state_path,
 )
@@ -204,9 +205,7 @@ class Session:
 
         if environment not in ENVIRONMENTS:
             raise UsageError(f"--environment must be one of {', '.join(ENVIRONMENTS)}")
-        project_dir = project_dir.resolve()
-        if not project_dir.is_dir():
-            raise UsageError(f"--project-dir {project_dir} is not a folder")
+        project_dir = project_folder(project_dir)
         inputs = inputs or Inputs()
         env = dict(os.environ if env is None else env)
         catalogue = load_catalogue(project_dir)
@@ -1088,9 +1087,7 @@ def forget_progress(
 
     from wizard.lock import run_lock
 
-    project_dir = project_dir.resolve()
-    if not project_dir.is_dir():
-        raise UsageError(f"--project-dir {project_dir} is not a folder")
+    project_dir = project_folder(project_dir)
     if os.path.lexists(state_path(project_dir, environment).parent):
         with run_lock(project_dir, environment, "reset", on_wait=_wait_note):
             state_path(project_dir, environment).unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.atomic import write_atomic
-from wizard.errors import SetupError
+from wizard.errors import SetupError, UsageError
 from wizard.files import UnsafeFile, describe_link, read_regular
 
 SCHEMA_VERSION = 1
@@ -227,6 +227,14 @@ def _depth(value: object) -> int:
 
 
 # -- the folder and its files ----------------------------------------------------------
+
+
+def project_folder(project_dir: Path) -> Path:
+    """``--project-dir`` resolved, or the one-line refusal when it is not a folder."""
+    resolved = project_dir.resolve()
+    if not resolved.is_dir():
+        raise UsageError(f"--project-dir {resolved} is not a folder")
+    return resolved
 
 
 def state_dir(project_dir: Path) -> Path:
