@@ -121,10 +121,10 @@ class WizardApp(App[int]):
     def _ask_remembered(self) -> None:
         """Destinations remembered from the last run are used only once confirmed here
         (asked after the resume question; a stray Enter keeps them unused)."""
-        remembered = self.session.remembered_targets()
+        remembered = self.session.remembered_lines()
         if not remembered:
             return
-        lines = "\n".join(f"  {k} = {self.session.shown(k, v)}" for k, v in remembered.items())
+        lines = "\n".join(remembered)
         self.push_screen(
             ConfirmModal(
                 "Remembered from the last run",

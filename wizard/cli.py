@@ -538,12 +538,10 @@ def _confirm_remembered(session: object, human: TextIO) -> None:
     from wizard.engine import Session
 
     assert isinstance(session, Session)
-    remembered = session.remembered_targets()
-    if not remembered:
+    lines = session.remembered_lines()
+    if not lines:
         return
-    print("Remembered from the last run (not given now):", file=human)
-    for key, value in remembered.items():
-        print(f"  {key} = {session.shown(key, value)}", file=human)
+    print("Remembered from the last run (not given now):", *lines, sep="\n", file=human)
     human.write("Send to these destinations? Only 'yes' is accepted: ")
     human.flush()
     if sys.stdin.readline().strip() == "yes":

@@ -358,9 +358,10 @@ class Session:
             return value
         return "(a value that is not valid)"
 
-    def remembered_targets(self) -> dict[str, str]:
-        """Destinations remembered from the last run, not given now: ``{key: value}``."""
-        return dict(self.remembered)
+    def remembered_lines(self) -> list[str]:
+        """The remembered destinations as each front end lists them ("  KEY = value"),
+        values shown only when valid."""
+        return [f"  {key} = {self.shown(key, value)}" for key, value in self.remembered.items()]
 
     def confirm_remembered(self, use: bool) -> None:
         """The person saw the remembered destinations: use them, or forget them."""

@@ -187,14 +187,12 @@ class PlainWalk:
 
     def ask_remembered(self) -> None:
         """Destinations remembered from the last run are used only once confirmed."""
-        s = self.session
-        remembered = s.remembered_targets()
-        if not remembered:
+        lines = self.session.remembered_lines()
+        if not lines:
             return
-        _say("Remembered from the last run (not given now):")
-        for key, value in remembered.items():
-            _say(f"  {key} = {s.shown(key, value)}")
-        s.confirm_remembered(self.confirm("Send to these destinations again?", default=False))
+        _say("\n".join(["Remembered from the last run (not given now):", *lines]))
+        use = self.confirm("Send to these destinations again?", default=False)
+        self.session.confirm_remembered(use)
 
     def progress_counts(self) -> str:
         """ "3 of 12 steps done, 2 skipped, 1 failed" """
