@@ -23,7 +23,6 @@ import asyncio
 import ipaddress
 import re
 import socket
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from providers.errors import (
     ProviderError,
     ServiceUnavailable,
 )
+from providers.threads import in_daemon_thread
 from providers.urls import is_loopback_host
 
 SERVICE = "PostgreSQL"
@@ -438,31 +438,12 @@ def _getaddrinfo_in_daemon(host: str, port: str) -> asyncio.Future[list[str]]:
     """The addresses of ``host``, looked up in a daemon thread: a stuck DNS lookup then
     holds nothing at exit (asyncio's own getaddrinfo runs in an executor thread that
     ``asyncio.run`` joins, however long the resolver takes)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[list[str]] = loop.create_future()
 
-    def settle(result: list[str] | None, exc: BaseException | None) -> None:
-        if future.done():
-            return
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result or [])
+    def lookup() -> list[str]:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
-    def lookup() -> None:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-            outcome: tuple[list[str] | None, BaseException | None] = (addresses, None)
-        except OSError as exc:
-            outcome = (None, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:
-            pass  # the loop is gone: nobody waits any more
-
-    threading.Thread(target=lookup, name="dream-pixel-dns", daemon=True).start()
-    return future
+    return in_daemon_thread(lookup, name="dream-pixel-dns")
 
 
 def _is_ip(host: str) -> bool:

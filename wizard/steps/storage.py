@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,6 +48,7 @@ from providers.s3 import (
     merge_rules,
     retry_settings,
 )
+from providers.threads import in_daemon_thread
 from providers.urls import checked_base_url, r2_endpoint
 from wizard.context import StepContext
 
@@ -88,29 +88,7 @@ async def _call(fn: Callable[..., T], *args: Any) -> T:
     step's budget. A call given up on is abandoned, not waited for (a daemon thread never
     holds the exit, where ``asyncio.to_thread``'s executor would)."""
     bound = _BOUND.get()
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    def work() -> None:
-        try:
-            result, error = fn(*args), None
-        except BaseException as exc:  # handed to the awaiting task, as to_thread does
-            result, error = None, exc
-        try:
-            loop.call_soon_threadsafe(settle, result, error)
-        except RuntimeError:  # the loop is gone: nobody waits for this answer any more
-            pass
-
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(work,), daemon=True, name="boto3").start()
+    future = in_daemon_thread(fn, *args, name="boto3")
     if bound is None:
         return await future
     try:
