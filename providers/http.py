@@ -361,23 +361,17 @@ class ServiceClient:
             status = response.status_code
             if 200 <= status < 300 or status in accepted:
                 return response
-            retryable = status in RETRY_STATUSES or is_rate_limited(response)
+            limited = is_rate_limited(response)  # 429, or GitHub's 403 rate limits
+            retryable = status in RETRY_STATUSES or limited
             # A 5xx to a non-idempotent POST may have been applied: only retry the
             # statuses that mean "not processed" unless the caller said it is safe.
-            if (
-                retryable
-                and not safe
-                and status not in (429, 503)
-                and not is_rate_limited(response)
-            ):
+            if retryable and not safe and status != 503 and not limited:
                 retryable = False
             if retryable and attempt + 1 < self.retry.attempts:
                 delay = retry_delay(response, attempt, self.retry)
                 if not math.isfinite(delay) or delay > 86400.0:
                     delay = 86400.0  # a nonsense header still ends in a clean message
-                if delay > self.retry.max_retry_after or (
-                    not fits(delay) and (status == 429 or is_rate_limited(response))
-                ):
+                if delay > self.retry.max_retry_after or (not fits(delay) and limited):
                     raise RateLimited(
                         self.service,
                         f"rate limited for another {int(delay)} s",
